@@ -1,0 +1,136 @@
+/**
+ * The command line. Only commander loads at start-up; each command imports what it needs when
+ * it runs, so `maint --help` and `maint --version` stay fast.
+ */
+import { readFileSync } from 'node:fs';
+import { Command, Option } from 'commander';
+import { describeError } from './errors.js';
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Options every command that loads runbooks understands. */
+function withConfig(cmd: Command): Command {
+  return cmd
+    .option('--config <file>', 'config file (default: found by searching up from here: maint.config.yaml, .maintrc, package.json#maint …)')
+    .option('--runbooks <dir>', 'runbook folder, searched before the shipped runbooks (repeatable; default ./runbooks)', collect);
+}
+
+function withVars(cmd: Command): Command {
+  return cmd
+    .option('--var <name=value>', 'set a var (repeatable); beats --vars-file, env and defaults', collect)
+    .option('--vars-file <file>', 'YAML or JSON file of vars')
+    .option('--from <step>', 'start at this step; earlier steps are skipped')
+    .option('--only <step>', 'run only this step (and finally)');
+}
+
+export function buildProgram(): Command {
+  const program = new Command('maint')
+    .description('Run maintenance runbooks: steps with expectations, retries, timeouts and rollbacks, recorded in a maintenance log.')
+    .version(version(), '-V, --version')
+    .showSuggestionAfterError()
+    .configureHelp({ sortSubcommands: false })
+    .exitOverride();
+
+  withVars(withConfig(program.command('run').argument('<runbook>', 'runbook name (or path to a .yaml file)')))
+    .description('run a runbook')
+    .option('-y, --yes', 'answer yes to confirm steps (unattended runs pause at them otherwise, exit 5)')
+    .option('--dry-run', 'print the plan and run nothing')
+    .option('--no-rollback', 'on failure, do not run rollbacks')
+    .option('--force', 'run outside the maintenance window')
+    .option('--log <file>', 'maintenance log file')
+    .option('-q, --quiet', 'only failures and the result')
+    .option('-v, --verbose', 'all output of every step')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ maint run weekly
+  $ maint run weekly --var namespace=staging --dry-run
+  $ maint run update-patch --var image=api:v1.2.4 --yes
+  $ maint run monthly --from vacuum
+
+Exit codes: 0 passed, 1 a step failed (rollbacks ok), 2 invalid input (nothing ran),
+3 a rollback failed, 4 outside the window, 5 paused at a confirm step, 75 locked, 130/143 interrupted.`,
+    )
+    .action(async (name: string, flags) => {
+      const { runCommand } = await import('./commands/run.js');
+      process.exitCode = await runCommand(name, flags);
+    });
+
+  withVars(withConfig(program.command('plan').argument('<runbook>', 'runbook name (or path)')))
+    .description('print exactly what a run would do: commands with vars resolved, secrets masked; runs nothing')
+    .option('--json', 'the plan as JSON')
+    .addHelpText('after', `
+Examples:
+  $ maint plan daily
+  $ maint plan update-patch --var image=api:v1.2.4`)
+    .action(async (name: string, flags) => {
+      const { planCommand } = await import('./commands/plan.js');
+      process.exitCode = await planCommand(name, flags);
+    });
+
+  withConfig(program.command('validate').argument('[files...]', 'runbook files or names (default: every runbook found)'))
+    .description('check runbooks and report every problem at once as file:line:col: path: message')
+    .option('--strict', 'also require a rollback (or readonly: true) on every step that runs a command')
+    .option('--json', 'problems as JSON')
+    .addHelpText('after', `
+Examples:
+  $ maint validate
+  $ maint validate runbooks/weekly.yaml --strict`)
+    .action(async (files: string[], flags) => {
+      const { validateCommand } = await import('./commands/validate.js');
+      process.exitCode = await validateCommand(files, flags);
+    });
+
+  withConfig(program.command('list'))
+    .description('list the runbooks maint can find')
+    .option('--json', 'as JSON')
+    .addHelpText('after', `
+Examples:
+  $ maint list
+  $ maint list --runbooks ./ops/runbooks`)
+    .action(async (flags) => {
+      const { listCommand } = await import('./commands/list.js');
+      process.exitCode = await listCommand(flags);
+    });
+
+  program
+    .command('schema')
+    .description('print the runbook JSON Schema (for editors: yaml-language-server)')
+    .addHelpText('after', `
+Examples:
+  $ maint schema > schema/runbook.schema.json
+  # then, at the top of a runbook:
+  # yaml-language-server: $schema=../schema/runbook.schema.json`)
+    .action(async () => {
+      const { schemaCommand } = await import('./commands/schema.js');
+      process.exitCode = await schemaCommand();
+    });
+
+  program.addOption(new Option('--no-color', 'no colours (also NO_COLOR)').hideHelp());
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  // `maint list | head` closes the pipe early; that is not an error.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw err;
+  });
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    const { lines, exitCode } = describeError(err);
+    for (const line of lines) process.stderr.write(line + '\n');
+    process.exitCode = exitCode === 0 ? 0 : exitCode;
+    // commander signals --help / --version through its exit override with code 0.
+    const code = (err as { code?: string; exitCode?: number }).code;
+    if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exitCode = 0;
+  }
+}

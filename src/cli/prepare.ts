@@ -1,0 +1,73 @@
+/**
+ * The shared front half of `run` and `plan`: config, find the runbook, load and check it with
+ * its includes, read vars, plan. Every problem becomes one InvalidInput (exit 2) before anything runs.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig, type Config, type ConfigFlags } from '../config/config.js';
+import { buildPlan } from '../plan/plan.js';
+import type { Plan } from '../plan/types.js';
+import { RunbookLibrary } from '../runbook/library.js';
+import { InvalidInput, UsageError } from './errors.js';
+
+export interface PlanFlags extends ConfigFlags {
+  var?: string[];
+  varsFile?: string;
+  from?: string;
+  only?: string;
+}
+
+export interface Prepared {
+  config: Config;
+  library: RunbookLibrary;
+  plan: Plan;
+}
+
+export async function preparePlan(name: string, flags: PlanFlags): Promise<Prepared> {
+  const config = await loadConfig(flags);
+  const library = new RunbookLibrary(config.runbooks);
+  const ref = library.find(name);
+  if (!ref) throw new UsageError(library.unknownMessage(name));
+  const tree = library.loadTree(ref);
+  const explicit = parseVarFlags(flags.var ?? []);
+  const file = flags.varsFile ? readVarsFile(flags.varsFile) : {};
+  if (tree.diagnostics.length > 0 || !tree.root) throw new InvalidInput(tree.diagnostics);
+  const { plan, diagnostics } = buildPlan({
+    root: tree.root,
+    runbooks: tree.runbooks,
+    sources: { explicit, file, env: process.env, config: config.vars },
+    from: flags.from,
+    only: flags.only,
+  });
+  if (!plan) throw new InvalidInput(diagnostics);
+  return { config, library, plan };
+}
+
+/** `--var k=v`, repeatable; the value may contain `=`. */
+export function parseVarFlags(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new UsageError(`--var ${pair}: expected name=value`);
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+  }
+  return out;
+}
+
+function readVarsFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--vars-file ${path}: ${(err as Error).message}`);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text);
+  } catch (err) {
+    throw new UsageError(`--vars-file ${path}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) throw new UsageError(`--vars-file ${path}: expected a mapping of var names to values`);
+  return data as Record<string, unknown>;
+}

@@ -1,0 +1,63 @@
+/**
+ * Configuration: flags beat environment (MAINT_*) beat the config file (found by cosmiconfig
+ * under the name `maint`) beat defaults.
+ */
+import { dirname, resolve } from 'node:path';
+import { z } from 'zod';
+import { formatPath } from '../runbook/diagnostics.js';
+import { InvalidInput } from '../cli/errors.js';
+
+const ConfigSchema = z.strictObject({
+  runbooks: z.array(z.string()).optional(),
+  log: z.string().optional(),
+  state: z.string().optional(),
+  vars: z.record(z.string(), z.unknown()).optional(),
+  notify: z.array(z.unknown()).optional(),
+  healthcheck: z.string().optional(),
+  metrics: z.string().optional(),
+});
+
+export interface Config {
+  /** Folders searched for runbooks, in order (the shipped ones come after). */
+  runbooks: string[];
+  log: string;
+  state: string;
+  vars: Record<string, unknown>;
+  /** The config file used, if any. */
+  file?: string;
+}
+
+export interface ConfigFlags {
+  config?: string;
+  runbooks?: string[];
+  log?: string;
+  state?: string;
+}
+
+export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<Config> {
+  const { cosmiconfig } = await import('cosmiconfig');
+  const explorer = cosmiconfig('maint', { searchStrategy: 'project' });
+  const found = flags.config ? await explorer.load(resolve(cwd, flags.config)) : await explorer.search(cwd);
+  let file: Partial<z.infer<typeof ConfigSchema>> = {};
+  const base = found ? dirname(found.filepath) : cwd;
+  if (found && !found.isEmpty) {
+    const parsed = ConfigSchema.safeParse(found.config);
+    if (!parsed.success) {
+      throw new InvalidInput(
+        parsed.error.issues.map((i) => ({ file: found.filepath, line: 1, col: 1, path: formatPath(i.path as PropertyKey[]), message: i.message })),
+      );
+    }
+    file = parsed.data;
+  }
+  const fromFile = (p: string | undefined) => (p === undefined ? undefined : resolve(base, p));
+  const fromHere = (p: string | undefined) => (p === undefined ? undefined : resolve(cwd, p));
+  const envList = env.MAINT_RUNBOOKS ? env.MAINT_RUNBOOKS.split(':').filter(Boolean) : undefined;
+
+  return {
+    runbooks: flags.runbooks?.map((p) => resolve(cwd, p)) ?? envList?.map((p) => resolve(cwd, p)) ?? file.runbooks?.map((p) => resolve(base, p)) ?? [resolve(cwd, 'runbooks')],
+    log: fromHere(flags.log) ?? fromHere(env.MAINT_LOG) ?? fromFile(file.log) ?? resolve(cwd, 'maintenance-log.md'),
+    state: fromHere(flags.state) ?? fromHere(env.MAINT_STATE) ?? fromFile(file.state) ?? resolve(cwd, '.maint'),
+    vars: file.vars ?? {},
+    file: found?.filepath,
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * One command step: render, spawn through the injected runner, judge the result (exit code,
+ * outputs, expect, warn), retry with backoff. Returns a verdict; the executor decides what follows.
+ */
+import { evaluateBool, toPlain, type CompiledExpr } from '../expr/cel.js';
+import { renderArgv, renderShell, renderText } from '../expr/template.js';
+import { quoteShellWord } from '../expr/shell-quote.js';
+import { formatDuration } from '../runbook/duration.js';
+import type { CommandSpec, CommandStep } from '../plan/types.js';
+import { postContext, preContext, stepsOf, type RunState } from './context.js';
+import type { Emit, StepStatus } from './events.js';
+import type { Masker } from './mask.js';
+import type { Command, Runner, SpawnResult } from './runner.js';
+
+export interface StepDeps {
+  runner: Runner;
+  emit: Emit;
+  masker: Masker;
+  state: RunState;
+  /** Rendered runbook-level env, merged over the process env. */
+  baseEnv: Record<string, string>;
+  captureLimit: number;
+  signal?: AbortSignal;
+  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+}
+
+export interface Verdict {
+  status: StepStatus;
+  reason?: string;
+  warnings: string[];
+  attempts: number;
+  exitCode: number | null;
+  outputs: Record<string, unknown>;
+}
+
+/** The command as argv for the runner, and as the masked text people see. */
+export function renderCommand(spec: CommandSpec, ctx: Record<string, unknown>, masker: Masker): { command: Command; display: string } {
+  if (spec.kind === 'shell') {
+    return {
+      command: { kind: 'shell', script: renderShell(spec.template, ctx), shell: spec.shell },
+      display: masker.mask(renderShell(spec.template, ctx, (v) => masker.mask(v))),
+    };
+  }
+  const argv = spec.templates.map((t) => renderArgv(t, ctx));
+  return { command: { kind: 'argv', argv }, display: masker.mask(argv.map(quoteShellWord).join(' ')) };
+}
+
+export async function runCommandStep(step: CommandStep, deps: StepDeps): Promise<Verdict> {
+  const { state, masker, emit } = deps;
+  const own = stepsOf(state, step.scope.prefix);
+  const wantJson = [...step.expect, ...step.warn, ...step.outputs.map(([, e]) => e)].some((e) => /\bjson\b/.test(e.source));
+  let delay = step.retry.delayMs;
+  let last: Verdict = { status: 'failed', warnings: [], attempts: 0, exitCode: null, outputs: {} };
+
+  for (let attempt = 1; attempt <= step.retry.attempts; attempt++) {
+    const pre = preContext(state, step.scope);
+    let result: SpawnResult;
+    try {
+      const { command } = renderCommand(step.command, pre, masker);
+      const env = { ...deps.baseEnv };
+      for (const [k, t] of Object.entries(step.env)) env[k] = renderText(t, pre);
+      result = await deps.runner({
+        command,
+        env,
+        cwd: step.cwd ? renderText(step.cwd, pre) : undefined,
+        timeoutMs: step.timeoutMs,
+        killGraceMs: step.killGraceMs,
+        signal: deps.signal,
+        captureLimit: deps.captureLimit,
+        onOutput: (stream, text) => emit({ type: 'step:output', time: Date.now(), qid: step.qid, stream, text: masker.mask(text) }),
+      });
+    } catch (err) {
+      return { ...last, attempts: attempt, reason: masker.mask(`could not render the command: ${(err as Error).message}`) };
+    }
+
+    last = judge(step, result, attempt, pre, wantJson, masker);
+    own[step.id] = {
+      status: last.status,
+      outputs: last.outputs,
+      stdout: result.stdout,
+      stderr: result.stderr,
+      exit_code: result.exitCode,
+    };
+    if (last.status !== 'failed' || attempt === step.retry.attempts || result.aborted) return last;
+
+    emit({ type: 'step:retry', time: Date.now(), qid: step.qid, attempt: attempt + 1, attempts: step.retry.attempts, delayMs: delay, reason: last.reason ?? 'failed' });
+    await deps.sleep(delay, deps.signal);
+    if (deps.signal?.aborted) return { ...last, status: 'interrupted', reason: 'interrupted while waiting to retry' };
+    delay = Math.round(delay * step.retry.backoff);
+  }
+  return last;
+}
+
+/** Did this attempt pass? Exit status (unless expect reads exit_code), outputs, expect, then warn. */
+function judge(step: CommandStep, r: SpawnResult, attempt: number, pre: Record<string, unknown>, wantJson: boolean, masker: Masker): Verdict {
+  const base = { warnings: [] as string[], attempts: attempt, exitCode: r.exitCode, outputs: {} as Record<string, unknown> };
+  const fail = (reason: string): Verdict => ({ ...base, status: 'failed', reason: masker.mask(reason) });
+  if (r.aborted) return { ...base, status: 'interrupted', reason: 'interrupted' };
+  if (r.timedOut) return fail(`timed out after ${formatDuration(step.timeoutMs ?? 0)}`);
+  if (r.spawnError) return fail(r.spawnError);
+  if (step.failOnExitCode && r.exitCode !== 0) {
+    return fail(r.exitCode === null ? `killed by ${r.signal}` : `exit code ${r.exitCode}${lastLine(r.stderr)}`);
+  }
+  const post = postContext(pre, r, attempt, wantJson);
+  for (const [name, expr] of step.outputs) {
+    try {
+      base.outputs[name] = toPlain(expr.evaluate(post));
+    } catch (err) {
+      return fail(`outputs.${name}: ${(err as Error).message}`);
+    }
+  }
+  // Expectations may read this step's own outputs through steps.<id>.
+  const steps = { ...(post.steps as Record<string, unknown>), [step.id]: { status: 'passed', outputs: base.outputs, stdout: r.stdout, stderr: r.stderr, exit_code: BigInt(r.exitCode ?? -1) } };
+  const ctx = { ...post, steps };
+  for (const e of step.expect) {
+    const verdict = check(e, ctx);
+    if (verdict !== true) return fail(verdict === false ? `expected ${e.source}` : `expect ${e.source}: ${verdict}`);
+  }
+  for (const w of step.warn) {
+    const verdict = check(w, ctx);
+    if (verdict === true) base.warnings.push(`warning: ${w.source}`);
+    else if (verdict !== false) base.warnings.push(`warn ${w.source}: ${verdict}`);
+  }
+  return { ...base, status: base.warnings.length > 0 ? 'warned' : 'passed' };
+}
+
+/** true / false, or the error message when the expression could not be evaluated. */
+function check(e: CompiledExpr, ctx: Record<string, unknown>): boolean | string {
+  try {
+    return evaluateBool(e, ctx);
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+function lastLine(stderr: string): string {
+  const line = stderr.trimEnd().split('\n').pop()?.trim();
+  return line ? `: ${line.slice(0, 200)}` : '';
+}

@@ -1,0 +1,103 @@
+/**
+ * `maint plan` / `--dry-run`: the exact commands a run would execute, vars resolved, secrets
+ * as ***, with conditions, retries, timeouts and rollbacks. Values that only exist while
+ * running (step outputs) stay as `{{ … }}`.
+ */
+import { references, toCel, toText } from '../expr/cel.js';
+import { quoteShellWord } from '../expr/shell-quote.js';
+import type { Template } from '../expr/template.js';
+import { Masker } from '../exec/mask.js';
+import { formatDuration } from '../runbook/duration.js';
+import type { CommandSpec, Plan, PlanStep, Scope } from './types.js';
+
+type Ctx = Record<string, unknown>;
+
+export function preview(t: Template, ctx: Ctx, masker: Masker, quote: boolean): string {
+  return t.segments
+    .map((seg) => {
+      if (seg.kind === 'text') return seg.text;
+      if (references(seg.source).roots.has('steps')) return `{{ ${seg.source.trim()} }}`;
+      try {
+        const text = masker.mask(toText(seg.expr.evaluate(ctx)));
+        return quote ? quoteShellWord(text) : text;
+      } catch (err) {
+        return `{{ ${seg.source.trim()} }} (error: ${(err as Error).message})`;
+      }
+    })
+    .join('');
+}
+
+export function commandText(spec: CommandSpec, ctx: Ctx, masker: Masker): string {
+  if (spec.kind === 'shell') return preview(spec.template, ctx, masker, true);
+  return spec.templates.map((t) => quoteShellWord(preview(t, ctx, masker, false))).join(' ');
+}
+
+/** What a preview can know before the run: vars, env, now; not step results. */
+export function previewContext(scope: Scope, env: Record<string, string | undefined>): Ctx {
+  return { vars: toCel(scope.vars), env, now: new Date(), runbook: { name: scope.runbook, run_id: '(plan)' } };
+}
+
+export function formatPlan(plan: Plan, env: Record<string, string | undefined>): string {
+  const masker = new Masker(plan.secrets);
+  const lines: string[] = [];
+  const ctxOf = (scope: Scope) => previewContext(scope, env);
+  const secretVars = (vars: Record<string, unknown>) =>
+    Object.entries(vars).map(([k, v]) => `${k}=${masker.mask(typeof v === 'string' ? v : JSON.stringify(v))}`);
+
+  lines.push(`Plan for ${plan.runbook.name}: ${plan.runbook.title}  (${plan.runbook.file})`);
+  const vars = secretVars(plan.scope.vars);
+  if (vars.length) lines.push(`vars: ${vars.join(', ')}`);
+  if (plan.requires.length) lines.push(`requires: ${plan.requires.join(', ')}`);
+  if (plan.objectives) {
+    const o = plan.objectives;
+    lines.push(`objectives: ${[o.rtoMs !== undefined ? `RTO ${formatDuration(o.rtoMs)}` : '', o.rpoMs !== undefined ? `RPO ${formatDuration(o.rpoMs)}` : ''].filter(Boolean).join(', ')}`);
+  }
+  lines.push('');
+
+  const step = (s: PlanStep, label: string, indent: string) => {
+    const ctx = ctxOf(s.scope);
+    const flags = [s.readonly ? 'readonly' : '', s.continueOnError ? 'continue_on_error' : '', s.disaster ? 'disaster' : ''].filter(Boolean);
+    lines.push(`${indent}${label} ${preview(s.name, ctx, masker, false)}  [${s.qid}]${flags.length ? ` (${flags.join(', ')})` : ''}`);
+    const more = indent + ' '.repeat(label.length + 1);
+    if (s.skip) lines.push(`${more}skipped: ${s.skip}`);
+    if (s.when) lines.push(`${more}when: ${s.when.source}`);
+    if (s.confirm) lines.push(`${more}confirm: ${preview(s.confirm, ctx, masker, false)}`);
+    switch (s.kind) {
+      case 'command': {
+        lines.push(`${more}$ ${commandText(s.command, ctx, masker)}`);
+        for (const [k, t] of Object.entries(s.env)) lines.push(`${more}env ${k}=${preview(t, ctx, masker, false)}`);
+        if (s.cwd) lines.push(`${more}cwd: ${preview(s.cwd, ctx, masker, false)}`);
+        for (const e of s.expect) lines.push(`${more}expect: ${e.source}`);
+        for (const e of s.warn) lines.push(`${more}warn: ${e.source}`);
+        for (const [k, e] of s.outputs) lines.push(`${more}output ${k} = ${e.source}`);
+        const limits = [
+          s.timeoutMs !== undefined ? `timeout ${formatDuration(s.timeoutMs)}` : '',
+          s.retry.attempts > 1 ? `retry ${s.retry.attempts} attempts, delay ${formatDuration(s.retry.delayMs)}${s.retry.backoff !== 1 ? ` ×${s.retry.backoff}` : ''}` : '',
+        ].filter(Boolean);
+        if (limits.length) lines.push(`${more}${limits.join('; ')}`);
+        if (s.rollback) lines.push(`${more}rollback: $ ${commandText(s.rollback.command, ctx, masker)}`);
+        return;
+      }
+      case 'manual':
+        lines.push(`${more}manual: ${preview(s.text, ctx, masker, false)}`);
+        return;
+      case 'parallel':
+        lines.push(`${more}parallel, concurrency ${s.concurrency}:`);
+        s.children.forEach((c, i) => step(c, `${label}${i + 1}.`, more));
+        return;
+      case 'include': {
+        const v = secretVars(s.inner.vars);
+        lines.push(`${more}runbook ${s.runbook}${v.length ? ` with ${v.join(', ')}` : ''}:`);
+        s.children.forEach((c, i) => step(c, `${label}${i + 1}.`, more));
+        s.finally.forEach((c, i) => step(c, `${label}F${i + 1}.`, more));
+        return;
+      }
+    }
+  };
+  plan.steps.forEach((s, i) => step(s, `${i + 1}.`, ''));
+  if (plan.finally.length) {
+    lines.push('', 'finally:');
+    plan.finally.forEach((s, i) => step(s, `F${i + 1}.`, ''));
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,43 @@
+/** `maint plan --json`: the plan as data, with the same previews as the text form. */
+import { Masker } from '../exec/mask.js';
+import { commandText, preview, previewContext } from './format.js';
+import type { Plan, PlanStep } from './types.js';
+
+export function planToJson(plan: Plan, env: Record<string, string | undefined>) {
+  const masker = new Masker(plan.secrets);
+  const maskVars = (vars: Record<string, unknown>) =>
+    Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? masker.mask(v) : v]));
+  const step = (s: PlanStep): Record<string, unknown> => {
+    const ctx = previewContext(s.scope, env);
+    const base = {
+      id: s.qid, kind: s.kind, name: preview(s.name, ctx, masker, false), skip: s.skip, when: s.when?.source,
+      confirm: s.confirm && preview(s.confirm, ctx, masker, false), readonly: s.readonly, continue_on_error: s.continueOnError,
+    };
+    switch (s.kind) {
+      case 'command':
+        return {
+          ...base,
+          command: commandText(s.command, ctx, masker),
+          expect: s.expect.map((e) => e.source),
+          warn: s.warn.map((e) => e.source),
+          outputs: Object.fromEntries(s.outputs.map(([k, e]) => [k, e.source])),
+          timeout_ms: s.timeoutMs,
+          retry: s.retry,
+          rollback: s.rollback && commandText(s.rollback.command, ctx, masker),
+        };
+      case 'manual':
+        return { ...base, manual: preview(s.text, ctx, masker, false) };
+      case 'parallel':
+        return { ...base, concurrency: s.concurrency, steps: s.children.map(step) };
+      case 'include':
+        return { ...base, runbook: s.runbook, vars: maskVars(s.inner.vars), steps: s.children.map(step), finally: s.finally.map(step) };
+    }
+  };
+  return {
+    runbook: plan.runbook,
+    vars: maskVars(plan.scope.vars),
+    requires: plan.requires,
+    steps: plan.steps.map(step),
+    finally: plan.finally.map(step),
+  };
+}

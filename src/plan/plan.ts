@@ -1,0 +1,212 @@
+/**
+ * The planner: a pure function from validated runbooks and inputs to a Plan. Vars resolved,
+ * includes expanded as groups with their own vars, ids qualified, defaults applied. No I/O.
+ */
+import { compile, references, type CompiledExpr } from '../expr/cel.js';
+import { parseTemplate, renderValue, templateReferences, type Template } from '../expr/template.js';
+import { didYouMean } from '../runbook/did-you-mean.js';
+import type { Diagnostic } from '../runbook/diagnostics.js';
+import { parseDuration } from '../runbook/duration.js';
+import type { LoadedRunbook } from '../runbook/parse.js';
+import type { RetryInput, StepInput } from '../runbook/schema.js';
+import { asList, type StepSite } from '../runbook/walk.js';
+import type { CommandSpec, Plan, PlanStep, RetrySpec, Scope, StepBase } from './types.js';
+import { resolveVars, type VarSources } from './vars.js';
+
+export interface PlanInput {
+  root: LoadedRunbook;
+  /** Included runbooks by name (from RunbookLibrary.loadTree). */
+  runbooks: Map<string, LoadedRunbook>;
+  sources: VarSources;
+  /** Start at this step (earlier ones are left out). */
+  from?: string;
+  /** Run only this step. */
+  only?: string;
+}
+
+export interface PlanResult {
+  plan: Plan | null;
+  diagnostics: Diagnostic[];
+}
+
+const DEFAULT_SHELL = ['bash', '-c'];
+const DEFAULT_KILL_GRACE_MS = 5000;
+const DEFAULT_RETRY_DELAY_MS = 1000;
+
+export function buildPlan(input: PlanInput): PlanResult {
+  const diagnostics: Diagnostic[] = [];
+  const secrets: string[] = [];
+  const { root } = input;
+
+  const rootVars = resolveVars(root, input.sources, { checkUnknown: true });
+  diagnostics.push(...rootVars.diagnostics);
+  secrets.push(...rootVars.secrets);
+  const rootScope: Scope = { prefix: '', runbook: root.name, vars: rootVars.vars };
+
+  const tpl = (src: string): Template => {
+    const { template } = parseTemplate(src);
+    if (!template) throw new Error(`unchecked template: ${src}`); // validation ran before planning
+    return template;
+  };
+  const exprs = (v: string | string[] | undefined): CompiledExpr[] => asList(v).map((s) => compile(s));
+
+  const planRunbook = (rb: LoadedRunbook, scope: Scope, depth: number) => {
+    const defaults = rb.input.defaults ?? {};
+    const shell = defaults.shell ?? DEFAULT_SHELL;
+    const killGraceMs = ms(defaults.kill_grace) ?? DEFAULT_KILL_GRACE_MS;
+    const bySteps = new Map<StepInput, StepSite>(rb.sites.map((s) => [s.step, s]));
+
+    const command = (cmd: string | string[]): CommandSpec =>
+      typeof cmd === 'string' ? { kind: 'shell', template: tpl(cmd), shell } : { kind: 'argv', templates: cmd.map(tpl) };
+
+    const planStep = (step: StepInput): PlanStep => {
+      const site = bySteps.get(step)!;
+      const pos = rb.source.locate(site.path);
+      const base: StepBase = {
+        id: site.id,
+        qid: scope.prefix + site.id,
+        name: tpl(step.name),
+        when: step.when !== undefined ? compile(step.when) : undefined,
+        confirm: step.confirm !== undefined ? tpl(step.confirm) : undefined,
+        continueOnError: step.continue_on_error ?? false,
+        readonly: step.readonly ?? false,
+        disaster: step.disaster ?? false,
+        scope,
+        at: `${rb.file}:${pos.line}`,
+      };
+      if (step.run !== undefined) {
+        const expect = exprs(step.expect);
+        const rollback = step.rollback;
+        const rbObj = rollback !== undefined && typeof rollback === 'object' && !Array.isArray(rollback) ? rollback : undefined;
+        return {
+          ...base,
+          kind: 'command',
+          command: command(step.run),
+          failOnExitCode: !asList(step.expect).some((s) => references(s).roots.has('exit_code')),
+          expect,
+          warn: exprs(step.warn),
+          outputs: Object.entries(step.outputs ?? {}).map(([k, v]) => [k, compile(v)] as [string, CompiledExpr]),
+          retry: retrySpec(defaults.retry, step.retry),
+          timeoutMs: ms(step.timeout) ?? ms(defaults.timeout),
+          killGraceMs,
+          env: Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, tpl(String(v))])),
+          cwd: step.cwd !== undefined ? tpl(step.cwd) : undefined,
+          rollback:
+            rollback === undefined
+              ? undefined
+              : rbObj
+                ? { command: command(rbObj.run), timeoutMs: ms(rbObj.timeout) ?? ms(defaults.timeout), expect: exprs(rbObj.expect) }
+                : { command: command(rollback as string | string[]), timeoutMs: ms(defaults.timeout), expect: [] },
+        };
+      }
+      if (step.manual !== undefined) return { ...base, kind: 'manual', text: tpl(step.manual) };
+      if (step.parallel !== undefined) {
+        return { ...base, kind: 'parallel', children: step.parallel.map(planStep), concurrency: step.concurrency ?? step.parallel.length };
+      }
+      return planInclude(step, site, base);
+    };
+
+    const planInclude = (step: StepInput, site: StepSite, base: StepBase): PlanStep => {
+      const name = step.runbook!;
+      const included = input.runbooks.get(name)!;
+      const ctx = { vars: scope.vars, env: input.sources.env, runbook: { name: scope.runbook, run_id: '' } };
+      const explicit: Record<string, unknown> = {};
+      for (const [key, value] of Object.entries(step.vars ?? {})) {
+        if (typeof value !== 'string') {
+          explicit[key] = value;
+          continue;
+        }
+        const t = tpl(value);
+        if (templateReferences(t).roots.has('steps')) {
+          diagnostics.push(rb.source.at([...site.path, 'vars', key], 'include vars are resolved before the run starts: they may read vars and env, not steps'));
+          continue;
+        }
+        explicit[key] = renderValue(t, ctx);
+      }
+      const resolved = resolveVars(included, { ...input.sources, explicit, file: {} });
+      diagnostics.push(...resolved.diagnostics);
+      secrets.push(...resolved.secrets);
+      const inner: Scope = { prefix: `${base.qid}.`, runbook: name, vars: resolved.vars };
+      const { steps, fin } = depth > 20 ? { steps: [], fin: [] } : planRunbook(included, inner, depth + 1);
+      return { ...base, kind: 'include', runbook: name, inner, children: steps, finally: fin };
+    };
+
+    return { steps: rb.input.steps.map(planStep), fin: (rb.input.finally ?? []).map(planStep) };
+  };
+
+  const { steps, fin } = planRunbook(root, rootScope, 0);
+  diagnostics.push(...select(steps, input, root));
+  if (diagnostics.length > 0) return { plan: null, diagnostics };
+
+  const objectives = root.input.objectives;
+  return {
+    diagnostics,
+    plan: {
+      runbook: { name: root.name, title: root.input.title ?? root.name, description: root.input.description, file: root.file },
+      scope: rootScope,
+      env: Object.fromEntries(Object.entries(root.input.env ?? {}).map(([k, v]) => [k, tpl(String(v))])),
+      requires: root.input.requires ?? [],
+      objectives: objectives ? { rtoMs: ms(objectives.rto), rpoMs: ms(objectives.rpo) } : undefined,
+      steps,
+      finally: fin,
+      secrets: [...new Set(secrets)],
+    },
+  };
+}
+
+function ms(d: string | undefined): number | undefined {
+  return d === undefined ? undefined : (parseDuration(d) ?? undefined);
+}
+
+function retrySpec(defaults: RetryInput | undefined, own: RetryInput | undefined): RetrySpec {
+  const r = { ...defaults, ...own };
+  return { attempts: r.attempts ?? 1, delayMs: ms(r.delay) ?? DEFAULT_RETRY_DELAY_MS, backoff: r.backoff ?? 1 };
+}
+
+/** Every step with its descendants, depth first. */
+export function flatten(steps: PlanStep[]): PlanStep[] {
+  return steps.flatMap((s) => [s, ...(s.kind === 'parallel' || s.kind === 'include' ? flatten(s.children) : [])]);
+}
+
+/** Mark what --from / --only leave out. A nested --only keeps its ancestors as the way in. */
+function select(steps: PlanStep[], input: PlanInput, root: LoadedRunbook): Diagnostic[] {
+  const { from, only } = input;
+  if (from === undefined && only === undefined) return [];
+  const all = flatten(steps);
+  const diagnostics: Diagnostic[] = [];
+  const find = (flag: string, id: string) => {
+    const hit = all.find((s) => s.qid === id) ?? all.find((s) => s.id === id && s.scope.prefix === '');
+    if (!hit) {
+      const hint = didYouMean(id, all.map((s) => s.qid));
+      diagnostics.push({ file: root.file, line: 1, col: 1, path: '', message: `${flag} ${id}: no such step${hint ? `; did you mean "${hint}"?` : ''}` });
+    }
+    return hit;
+  };
+  if (from !== undefined) {
+    const start = find('--from', from);
+    if (start) {
+      const topIndex = steps.findIndex((s) => s === start || flatten([s]).includes(start));
+      steps.slice(0, topIndex).forEach((s) => markSkip(s, `before --from ${from}`));
+    }
+  }
+  if (only !== undefined) {
+    const target = find('--only', only);
+    if (target) {
+      const keep = (s: PlanStep): boolean => {
+        if (s === target) return true;
+        if (s.kind !== 'parallel' && s.kind !== 'include') return false;
+        const inside = s.children.map(keep);
+        s.children.forEach((c, i) => {
+          if (!inside[i]) markSkip(c, `not --only ${only}`);
+        });
+        return inside.some(Boolean);
+      };
+      for (const s of steps) if (!keep(s)) markSkip(s, `not --only ${only}`);
+    }
+  }
+  return diagnostics;
+}
+
+function markSkip(step: PlanStep, reason: string) {
+  step.skip ??= reason;
+}

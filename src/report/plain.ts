@@ -1,0 +1,105 @@
+/**
+ * Plain timestamped lines for cron and pipes: no ANSI unless colour is forced, no spinners,
+ * one line per thing that happens, output tails bounded.
+ */
+import type { RunEvent, StepStatus } from '../exec/events.js';
+import { formatDuration } from '../runbook/duration.js';
+import type { Reporter, ReporterOptions } from './reporter.js';
+
+const MARK: Record<StepStatus, string> = {
+  passed: 'ok',
+  warned: 'WARN',
+  failed: 'FAIL',
+  issue: 'ISSUE',
+  skipped: 'skip',
+  pending: 'TODO',
+  interrupted: 'INTERRUPTED',
+  paused: 'PAUSED',
+};
+
+/** A tiny colouring helper so the plain reporter need not load chalk when colour is off. */
+function paint(enabled: boolean) {
+  const wrap = (open: number, close: number) => (s: string) => (enabled ? `\u001b[${open}m${s}\u001b[${close}m` : s);
+  return { red: wrap(31, 39), green: wrap(32, 39), yellow: wrap(33, 39), dim: wrap(2, 22), bold: wrap(1, 22) };
+}
+
+export function createPlainReporter(opts: ReporterOptions): Reporter {
+  const c = paint(opts.color);
+  const write = (line: string) => opts.out.write(line + '\n');
+  const stamp = (t: number) => c.dim(new Date(t).toISOString().slice(11, 19));
+  /** Per running step: a partial line and the last lines, to print as a bounded tail on failure. */
+  const tails = new Map<string, { partial: string; lines: string[]; dropped: number }>();
+  const tailLimit = opts.verbose ? Infinity : opts.tailLines;
+
+  const colourFor = (s: StepStatus) =>
+    s === 'passed' ? c.green : s === 'failed' || s === 'interrupted' ? c.red : s === 'skipped' ? c.dim : c.yellow;
+
+  const flushTail = (qid: string, indent: string) => {
+    const t = tails.get(qid);
+    tails.delete(qid);
+    if (!t) return;
+    if (t.partial) t.lines.push(t.partial);
+    if (t.dropped > 0) write(`${indent}${c.dim(`… ${t.dropped} earlier lines not shown`)}`);
+    for (const line of t.lines.slice(-tailLimit)) write(`${indent}${c.dim('│')} ${line}`);
+  };
+
+  return {
+    handle(e: RunEvent) {
+      switch (e.type) {
+        case 'run:start':
+          if (!opts.quiet) write(`${stamp(e.time)} ${c.bold(`▶ ${e.title}`)} (${e.runbook}, run ${e.runId})`);
+          return;
+        case 'step:start':
+          if (!opts.quiet) write(`${stamp(e.time)} ${e.phase === 'finally' ? 'finally ' : ''}▸ ${e.name}${e.command ? c.dim(`  $ ${e.command}`) : ''}`);
+          return;
+        case 'step:output': {
+          let t = tails.get(e.qid);
+          if (!t) tails.set(e.qid, (t = { partial: '', lines: [], dropped: 0 }));
+          const parts = (t.partial + e.text).split('\n');
+          t.partial = parts.pop() ?? '';
+          t.lines.push(...parts);
+          if (opts.verbose) {
+            for (const line of t.lines) write(`         ${c.dim('│')} ${line}`);
+            t.lines = [];
+          } else if (t.lines.length > tailLimit) {
+            t.dropped += t.lines.length - tailLimit;
+            t.lines.splice(0, t.lines.length - tailLimit);
+          }
+          return;
+        }
+        case 'step:retry':
+          write(`${stamp(e.time)}   ${c.yellow(`↻ retry ${e.attempt}/${e.attempts} in ${formatDuration(e.delayMs)}`)}: ${e.reason}`);
+          return;
+        case 'step:end': {
+          const bad = e.status === 'failed' || e.status === 'interrupted' || e.status === 'issue';
+          if (opts.quiet && !bad) return;
+          const extra = e.reason && e.status !== 'passed' ? `: ${e.reason}` : '';
+          write(`${stamp(e.time)} ${colourFor(e.status)(`${MARK[e.status].padEnd(4)}`)} ${e.name} ${c.dim(`(${formatDuration(e.durationMs)})`)}${extra}`);
+          for (const w of e.warnings ?? []) write(`         ${c.yellow(w)}`);
+          if (bad) flushTail(e.qid, '         ');
+          else tails.delete(e.qid);
+          return;
+        }
+        case 'rollback:start':
+          write(`${stamp(e.time)} ${c.yellow('↶ rollback')} ${e.name}  ${c.dim(`$ ${e.command}`)}`);
+          return;
+        case 'rollback:end':
+          if (!e.ok) flushTail(`${e.qid}:rollback`, '         ');
+          tails.delete(`${e.qid}:rollback`);
+          write(`${stamp(e.time)} ${e.ok ? c.green('↶ ok  ') : c.red('↶ FAIL')} ${e.name} ${c.dim(`(${formatDuration(e.durationMs)})`)}${e.reason ? `: ${e.reason}` : ''}`);
+          return;
+        case 'run:end': {
+          const colour = e.status === 'passed' ? c.green : e.status === 'paused' ? c.yellow : c.red;
+          const where = e.pausedAt ? ` at ${e.pausedAt}` : '';
+          write(`${stamp(e.time)} ${colour(c.bold(`■ ${e.status.replace('_', ' ')}${where}`))} in ${formatDuration(e.durationMs)} (exit ${e.exitCode})`);
+          return;
+        }
+        default: {
+          const never: never = e;
+          return never;
+        }
+      }
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,206 @@
+/**
+ * Checks that need more than one field: ids, expressions, templates and what they refer to,
+ * includes, and (with --strict) rollback coverage. Pure: included runbooks come from `resolve`.
+ */
+import { checkExpr, references } from '../expr/cel.js';
+import { parseTemplate, shellContextErrors, templateReferences } from '../expr/template.js';
+import { didYouMean } from './did-you-mean.js';
+import type { Diagnostic } from './diagnostics.js';
+import type { LoadedRunbook } from './parse.js';
+import { asList, type StepSite } from './walk.js';
+
+/** Names readable before a step's command runs. */
+export const PRE_NAMES = ['vars', 'env', 'steps', 'now', 'runbook'] as const;
+/** Names readable once the command has run (expect, warn, outputs). */
+export const POST_NAMES = [...PRE_NAMES, 'exit_code', 'stdout', 'stderr', 'json', 'duration', 'attempt'] as const;
+
+export interface CheckOptions {
+  strict?: boolean;
+  /** An included runbook by name: the loaded runbook, or null when there is none. */
+  resolve: (name: string) => LoadedRunbook | null;
+}
+
+type Path = (string | number)[];
+type Refs = { roots: Set<string>; steps: Set<string>; vars: Set<string> };
+
+export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const { source, input, sites } = rb;
+  const declaredVars = new Set(Object.keys(input.vars ?? {}));
+  const allIds = new Set(sites.map((s) => s.id));
+
+  // Ids: unique in the whole runbook, parallel children and finally included.
+  const seen = new Map<string, StepSite>();
+  for (const site of sites) {
+    const first = seen.get(site.id);
+    if (first) {
+      const where = source.locate(first.path);
+      out.push(
+        source.at(
+          site.step.id ? [...site.path, 'id'] : [...site.path, 'name'],
+          `duplicate step id "${site.id}" (also at line ${where.line})${site.step.id ? '' : '; give one of them an `id:`'}`,
+        ),
+      );
+    } else seen.set(site.id, site);
+  }
+
+  /** Report names an expression or template reads that it may not. */
+  const checkRefs = (path: Path, refs: Refs, allowedNames: readonly string[], visibleSteps: Set<string>) => {
+    for (const root of refs.roots) {
+      if (allowedNames.includes(root)) continue;
+      if ((POST_NAMES as readonly string[]).includes(root)) {
+        out.push(source.at(path, `\`${root}\` is only known after the command runs (use it in expect, warn or outputs)`));
+      } else {
+        const hint = didYouMean(root, allowedNames);
+        out.push(source.at(path, `unknown name \`${root}\`${hint ? `; did you mean \`${hint}\`?` : ''}`));
+      }
+    }
+    for (const v of refs.vars) {
+      if (declaredVars.has(v)) continue;
+      const hint = didYouMean(v, declaredVars);
+      out.push(source.at(path, `\`vars.${v}\` is not declared under vars:${hint ? `; did you mean \`vars.${hint}\`?` : ''}`));
+    }
+    for (const id of refs.steps) {
+      if (visibleSteps.has(id)) continue;
+      if (allIds.has(id)) {
+        out.push(source.at(path, `step "${id}" has not run at this point; a step can read only the steps before it`));
+      } else {
+        const hint = didYouMean(id, allIds);
+        out.push(source.at(path, `no step with id "${id}"${hint ? `; did you mean "${hint}"?` : ''}`));
+      }
+    }
+  };
+
+  const checkExpression = (path: Path, src: string, names: readonly string[], visible: Set<string>) => {
+    const err = checkExpr(src);
+    if (err) {
+      out.push(source.at(path, `expression: ${err.message}`, err.offset === undefined ? {} : { offset: err.offset }));
+      return;
+    }
+    checkRefs(path, references(src), names, visible);
+  };
+
+  const checkTemplate = (path: Path, src: string, visible: Set<string>, opts: { shell?: boolean; names?: readonly string[] } = {}) => {
+    const { template, errors } = parseTemplate(src);
+    for (const e of errors) out.push(source.at(path, e.message, { offset: e.offset }));
+    if (!template) return;
+    if (opts.shell) for (const e of shellContextErrors(template)) out.push(source.at(path, e.message, { offset: e.offset }));
+    checkRefs(path, templateReferences(template), opts.names ?? PRE_NAMES, visible);
+  };
+
+  const checkCommand = (path: Path, cmd: string | string[], visible: Set<string>) => {
+    if (typeof cmd === 'string') checkTemplate(path, cmd, visible, { shell: true });
+    else cmd.forEach((arg, i) => checkTemplate([...path, i], arg, visible));
+  };
+
+  // Runbook-level templates: var defaults may read earlier vars; env reads vars.
+  const earlierVars = new Set<string>();
+  for (const [name, decl] of Object.entries(input.vars ?? {})) {
+    const value = decl !== null && typeof decl === 'object' && !Array.isArray(decl) ? decl.default : decl;
+    if (typeof value === 'string') {
+      const { template, errors } = parseTemplate(value);
+      const path: Path = ['vars', name, ...(value === decl ? [] : ['default'])];
+      for (const e of errors) out.push(source.at(path, e.message, { offset: e.offset }));
+      if (template) {
+        const refs = templateReferences(template);
+        for (const v of refs.vars) {
+          if (!earlierVars.has(v)) out.push(source.at(path, `\`vars.${v}\` is not declared before this var`));
+        }
+        checkRefs(path, { ...refs, vars: new Set() }, ['vars', 'env', 'runbook'], new Set());
+      }
+    }
+    earlierVars.add(name);
+  }
+  for (const [key, value] of Object.entries(input.env ?? {})) {
+    if (typeof value === 'string') checkTemplate(['env', key], value, new Set(), { names: ['vars', 'env', 'runbook', 'now'] });
+  }
+
+  // Steps, in execution order: each sees the steps finished before it.
+  const finished = new Set<string>();
+  let disasters = 0;
+  sites.forEach((site, index) => {
+    const { step, path } = site;
+    const visible = visibleSteps(sites, index);
+    const withSelf = new Set([...visible, site.id]);
+    checkTemplate([...path, 'name'], step.name, visible);
+    if (step.when !== undefined) checkExpression([...path, 'when'], step.when, PRE_NAMES, visible);
+    if (step.run !== undefined) checkCommand([...path, 'run'], step.run, visible);
+    if (step.manual !== undefined) checkTemplate([...path, 'manual'], step.manual, visible);
+    if (step.confirm !== undefined) checkTemplate([...path, 'confirm'], step.confirm, visible);
+    if (step.cwd !== undefined) checkTemplate([...path, 'cwd'], step.cwd, visible);
+    for (const [key, value] of Object.entries(step.env ?? {})) {
+      if (typeof value === 'string') checkTemplate([...path, 'env', key], value, visible);
+    }
+    for (const [name, src] of Object.entries(step.outputs ?? {})) {
+      checkExpression([...path, 'outputs', name], src, POST_NAMES, visible);
+    }
+    for (const field of ['expect', 'warn'] as const) {
+      const list = asList(step[field]);
+      list.forEach((src, i) => {
+        const p = Array.isArray(step[field]) ? [...path, field, i] : [...path, field];
+        checkExpression(p, src, POST_NAMES, withSelf);
+      });
+    }
+    if (step.rollback !== undefined) {
+      const rb = step.rollback;
+      const isObj = typeof rb === 'object' && !Array.isArray(rb);
+      checkCommand(isObj ? [...path, 'rollback', 'run'] : [...path, 'rollback'], isObj ? rb.run : rb, withSelf);
+      if (isObj) {
+        asList(rb.expect).forEach((src, i) => {
+          checkExpression(Array.isArray(rb.expect) ? [...path, 'rollback', 'expect', i] : [...path, 'rollback', 'expect'], src, POST_NAMES, withSelf);
+        });
+      }
+    }
+    if (step.runbook !== undefined) checkInclude(site, visible);
+    if (step.disaster) disasters++;
+    if (opts.strict && site.list === 'steps' && step.run !== undefined && !step.readonly && step.rollback === undefined) {
+      out.push(
+        source.at([...path, 'name'], 'changes something but has no rollback (--strict): add `rollback:`, or `readonly: true` if it only reads'),
+      );
+    }
+    finished.add(site.id);
+  });
+  if (disasters > 1) {
+    const second = sites.filter((s) => s.step.disaster)[1]!;
+    out.push(source.at([...second.path, 'disaster'], 'only one step may be marked `disaster: true`'));
+  }
+
+  function checkInclude(site: StepSite, visible: Set<string>) {
+    const name = site.step.runbook!;
+    const included = opts.resolve(name);
+    if (!included) return; // reported by the library, which knows where it looked
+    const theirs = new Set(Object.keys(included.input.vars ?? {}));
+    for (const [key, value] of Object.entries(site.step.vars ?? {})) {
+      const path = [...site.path, 'vars', key];
+      if (!theirs.has(key)) {
+        const hint = didYouMean(key, theirs);
+        out.push(source.at(path, `runbook "${name}" declares no var "${key}"${hint ? `; did you mean "${hint}"?` : ''}`, { key: true }));
+      }
+      if (typeof value === 'string') checkTemplate(path, value, visible);
+    }
+  }
+  return out;
+}
+
+/**
+ * Ids a step may read: the steps before it, without its own parallel group or that group's other
+ * children (they run at the same time).
+ */
+function visibleSteps(sites: StepSite[], index: number): Set<string> {
+  const self = sites[index]!;
+  const ancestors = new Set<StepSite>();
+  for (let g = self.group; g; g = g.group) ancestors.add(g);
+  const visible = new Set<string>();
+  for (let i = 0; i < index; i++) {
+    const s = sites[i]!;
+    if (ancestors.has(s)) continue;
+    if (s.group && [...ancestors].some((a) => isWithin(s, a))) continue;
+    visible.add(s.id);
+  }
+  return visible;
+}
+
+function isWithin(site: StepSite, group: StepSite): boolean {
+  for (let g = site.group; g; g = g.group) if (g === group) return true;
+  return false;
+}

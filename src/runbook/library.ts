@@ -1,0 +1,147 @@
+/**
+ * Where runbooks are found: the configured folders in order, then the ones shipped with maint.
+ * The only part of runbook/ that reads the disk.
+ */
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { extname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { checkRunbook } from './check.js';
+import { didYouMean } from './did-you-mean.js';
+import type { Diagnostic } from './diagnostics.js';
+import { parseRunbook, runbookNameOf, type LoadedRunbook, type ParseResult } from './parse.js';
+
+/** The runbooks folder shipped in maint's package. */
+export const SHIPPED_RUNBOOKS = fileURLToPath(new URL('../../runbooks', import.meta.url));
+
+export interface RunbookRef {
+  name: string;
+  file: string;
+  shipped: boolean;
+}
+
+/** Everything needed to run one runbook: it, the runbooks it includes, and all problems found. */
+export interface RunbookTree {
+  root: LoadedRunbook | null;
+  runbooks: Map<string, LoadedRunbook>;
+  diagnostics: Diagnostic[];
+}
+
+const EXTS = new Set(['.yaml', '.yml']);
+
+export class RunbookLibrary {
+  private readonly cache = new Map<string, ParseResult>();
+
+  constructor(
+    readonly dirs: string[],
+    readonly shippedDir: string = SHIPPED_RUNBOOKS,
+  ) {}
+
+  /** All runbooks by name; a name in an earlier folder hides the same name later. */
+  list(): RunbookRef[] {
+    const byName = new Map<string, RunbookRef>();
+    for (const dir of [...this.dirs, this.shippedDir]) {
+      if (!isDir(dir)) continue;
+      for (const entry of readdirSync(dir).sort()) {
+        if (!EXTS.has(extname(entry)) || entry.startsWith('_')) continue;
+        const name = runbookNameOf(entry);
+        if (!byName.has(name)) byName.set(name, { name, file: join(dir, entry), shipped: dir === this.shippedDir });
+      }
+    }
+    return [...byName.values()];
+  }
+
+  /** A runbook by name, or by path when the argument names a YAML file. */
+  find(nameOrPath: string): RunbookRef | null {
+    if ((nameOrPath.includes('/') || EXTS.has(extname(nameOrPath))) && existsSync(nameOrPath)) {
+      return { name: runbookNameOf(nameOrPath), file: resolve(nameOrPath), shipped: false };
+    }
+    for (const dir of [...this.dirs, this.shippedDir]) {
+      for (const ext of EXTS) {
+        const file = join(dir, nameOrPath + ext);
+        if (existsSync(file)) return { name: nameOrPath, file, shipped: dir === this.shippedDir };
+      }
+      // Pieces meant for inclusion may be kept as `_name.yaml` so `maint list` shows only whole runbooks.
+      for (const ext of EXTS) {
+        const file = join(dir, `_${nameOrPath}${ext}`);
+        if (existsSync(file)) return { name: nameOrPath, file, shipped: dir === this.shippedDir };
+      }
+    }
+    return null;
+  }
+
+  /** "unknown runbook" with where maint looked and the closest name. */
+  unknownMessage(name: string): string {
+    const hint = didYouMean(name, this.list().map((r) => r.name));
+    const where = [...this.dirs, this.shippedDir].join(', ');
+    return `unknown runbook "${name}" (looked in ${where})${hint ? `; did you mean "${hint}"?` : ''}`;
+  }
+
+  parseFile(file: string): ParseResult {
+    let result = this.cache.get(file);
+    if (!result) {
+      result = parseRunbook(displayPath(file), readFileSync(file, 'utf8'));
+      this.cache.set(file, result);
+    }
+    return result;
+  }
+
+  /**
+   * Load a runbook and, transitively, the runbooks it includes; check them all. Reports unknown
+   * includes and include cycles at the step that includes.
+   */
+  loadTree(root: RunbookRef, opts: { strict?: boolean } = {}): RunbookTree {
+    const runbooks = new Map<string, LoadedRunbook>();
+    const diagnostics: Diagnostic[] = [];
+    const visiting: string[] = [];
+    const done = new Set<string>();
+
+    const visit = (ref: RunbookRef): LoadedRunbook | null => {
+      const parsed = this.parseFile(ref.file);
+      if (done.has(ref.file)) return parsed.runbook;
+      done.add(ref.file);
+      diagnostics.push(...parsed.diagnostics);
+      const rb = parsed.runbook;
+      if (!rb) return null;
+      runbooks.set(ref.name, rb);
+      visiting.push(ref.name);
+      const resolved = new Map<string, LoadedRunbook | null>();
+      for (const site of rb.sites) {
+        const name = site.step.runbook;
+        if (name === undefined) continue;
+        const at = [...site.path, 'runbook'];
+        if (visiting.includes(name)) {
+          diagnostics.push(rb.source.at(at, `include cycle: ${[...visiting, name].join(' → ')}`));
+          resolved.set(name, null);
+          continue;
+        }
+        const ref2 = this.find(name);
+        if (!ref2) {
+          diagnostics.push(rb.source.at(at, this.unknownMessage(name)));
+          resolved.set(name, null);
+          continue;
+        }
+        resolved.set(name, visit(ref2));
+      }
+      visiting.pop();
+      diagnostics.push(...checkRunbook(rb, { strict: opts.strict, resolve: (n) => resolved.get(n) ?? null }));
+      return rb;
+    };
+
+    const rootRb = visit(root);
+    return { root: rootRb, runbooks, diagnostics };
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Paths in messages: relative to the working directory when inside it. */
+function displayPath(file: string): string {
+  const cwd = process.cwd() + '/';
+  return file.startsWith(cwd) ? file.slice(cwd.length) : file;
+}

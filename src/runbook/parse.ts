@@ -1,0 +1,108 @@
+/**
+ * From YAML text to a schema-valid runbook, with every problem as a positioned diagnostic.
+ */
+import { basename, extname } from 'node:path';
+import type { z } from 'zod';
+import { didYouMean } from './did-you-mean.js';
+import type { Diagnostic } from './diagnostics.js';
+import { RunbookSchema, type RunbookInput } from './schema.js';
+import { walkSteps, type StepSite } from './walk.js';
+import { parseYamlSource, type YamlSource } from './yaml-source.js';
+
+/** A runbook that passed the schema: its input, where it came from, and its steps in order. */
+export interface LoadedRunbook {
+  name: string;
+  file: string;
+  input: RunbookInput;
+  source: YamlSource;
+  sites: StepSite[];
+}
+
+export interface ParseResult {
+  runbook: LoadedRunbook | null;
+  diagnostics: Diagnostic[];
+}
+
+/** The name a runbook file is found by: its base name without `.yaml` / `.yml`. */
+export function runbookNameOf(file: string): string {
+  return basename(file, extname(file));
+}
+
+export function parseRunbook(file: string, text: string): ParseResult {
+  const source = parseYamlSource(file, text);
+  if (source.errors.length > 0) return { runbook: null, diagnostics: source.errors };
+  if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
+    return { runbook: null, diagnostics: [source.at([], 'a runbook is a YAML mapping with at least `steps:`')] };
+  }
+  const parsed = RunbookSchema.safeParse(source.data);
+  if (!parsed.success) {
+    return { runbook: null, diagnostics: parsed.error.issues.flatMap((issue) => issueDiagnostics(source, issue)) };
+  }
+  const input = parsed.data;
+  const fileName = runbookNameOf(file);
+  const diagnostics: Diagnostic[] = [];
+  if (input.name !== undefined && input.name !== fileName) {
+    diagnostics.push(
+      source.at(['name'], `name "${input.name}" differs from the file name "${fileName}"; maint finds runbooks by file name`),
+    );
+  }
+  const runbook = { name: input.name ?? fileName, file, input, source, sites: walkSteps(input) };
+  return { runbook, diagnostics };
+}
+
+const KEYS = {
+  root: Object.keys(RunbookSchema.shape),
+  step: [
+    'name', 'id', 'run', 'manual', 'parallel', 'runbook', 'vars', 'concurrency', 'when', 'expect', 'warn', 'outputs',
+    'retry', 'timeout', 'env', 'cwd', 'confirm', 'continue_on_error', 'disaster', 'readonly', 'rollback',
+  ],
+  retry: ['attempts', 'delay', 'backoff'],
+  defaults: ['timeout', 'retry', 'shell', 'kill_grace'],
+  window: ['cron', 'duration'],
+  objectives: ['rto', 'rpo'],
+  rollback: ['run', 'timeout', 'expect'],
+  var: ['default', 'env', 'secret', 'required', 'description'],
+};
+
+/** Which keys are allowed in the object at this path, for "did you mean". */
+function keysAt(path: readonly PropertyKey[]): string[] {
+  const last = path[path.length - 1];
+  const parent = path[path.length - 2];
+  if (path.length === 0) return KEYS.root;
+  if (typeof last === 'number') return KEYS.step;
+  if (last === 'retry') return KEYS.retry;
+  if (last === 'defaults') return KEYS.defaults;
+  if (last === 'window') return KEYS.window;
+  if (last === 'objectives') return KEYS.objectives;
+  if (last === 'rollback') return KEYS.rollback;
+  if (parent === 'vars') return KEYS.var;
+  return [];
+}
+
+const UNION_HINTS: Record<string, string> = {
+  run: 'a command string, or a list of strings (argv)',
+  rollback: 'a command string, an argv list, or {run, timeout, expect}',
+  expect: 'an expression, or a list of expressions',
+  warn: 'an expression, or a list of expressions',
+};
+
+function issueDiagnostics(source: YamlSource, issue: z.core.$ZodIssue): Diagnostic[] {
+  const path = issue.path as PropertyKey[];
+  if (issue.code === 'unrecognized_keys') {
+    return issue.keys.map((key) => {
+      const hint = didYouMean(key, keysAt(path));
+      return source.at([...path, key], `unknown field "${key}"${hint ? `; did you mean "${hint}"?` : ''}`, { key: true });
+    });
+  }
+  const last = path[path.length - 1];
+  if (issue.code === 'invalid_union') {
+    const parent = path[path.length - 2];
+    const hint = typeof last === 'string' ? UNION_HINTS[last] : undefined;
+    const what = hint ?? (parent === 'vars' ? 'a value, or {default, env, secret, required, description}' : null);
+    return [source.at(path, what ? `expected ${what}` : issue.message)];
+  }
+  if (issue.code === 'invalid_type' && issue.input === undefined) {
+    return [source.at(path.slice(0, -1), `missing required field "${String(last)}"`)];
+  }
+  return [source.at(path, issue.message.replace(/^Invalid input: /, ''))];
+}
