@@ -17,6 +17,24 @@ const ConfigSchema = z.strictObject({
   metrics: z.string().optional(),
 });
 
+/** cosmiconfig's defaults plus the YAML names the docs use (`maint.config.yaml`). */
+const SEARCH_PLACES = [
+  'package.json',
+  '.maintrc',
+  '.maintrc.json',
+  '.maintrc.yaml',
+  '.maintrc.yml',
+  '.maintrc.js',
+  '.maintrc.mjs',
+  '.maintrc.cjs',
+  'maint.config.yaml',
+  'maint.config.yml',
+  'maint.config.json',
+  'maint.config.js',
+  'maint.config.mjs',
+  'maint.config.cjs',
+];
+
 export interface Config {
   /** Folders searched for runbooks, in order (the shipped ones come after). */
   runbooks: string[];
@@ -36,7 +54,7 @@ export interface ConfigFlags {
 
 export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<Config> {
   const { cosmiconfig } = await import('cosmiconfig');
-  const explorer = cosmiconfig('maint', { searchStrategy: 'project' });
+  const explorer = cosmiconfig('maint', { searchStrategy: 'project', searchPlaces: SEARCH_PLACES });
   const found = flags.config ? await explorer.load(resolve(cwd, flags.config)) : await explorer.search(cwd);
   let file: Partial<z.infer<typeof ConfigSchema>> = {};
   const base = found ? dirname(found.filepath) : cwd;

@@ -113,19 +113,26 @@ export const spawnRunner: Runner = async (req) => {
   const terminate = (): void => {
     killing ??= killGroup(pid, req.killGraceMs);
   };
+  const onTimeout = (): void => {
+    timedOut = true;
+    terminate();
+  };
+  const onAbort = (): void => {
+    aborted = true;
+    terminate();
+  };
   const timer =
-    req.timeoutMs === undefined
-      ? undefined
-      : setTimeout(() => ((timedOut = true), terminate()), Math.min(Math.max(req.timeoutMs, 0), MAX_TIMER_MS));
-  const onAbort = (): void => ((aborted = true), terminate());
+    req.timeoutMs === undefined ? undefined : setTimeout(onTimeout, Math.min(Math.max(req.timeoutMs, 0), MAX_TIMER_MS));
   req.signal?.addEventListener('abort', onAbort, { once: true });
 
   try {
     const [exitCode, signal] = await exited;
     clearTimeout(timer);
     req.signal?.removeEventListener('abort', onAbort);
-    // Once terminating, report only when no process of the step is left.
+    // Once terminating, report only when no process of the step is left. Otherwise whatever is
+    // left in the group is a daemon the step started on purpose: no longer ours to kill on exit.
     if (killing) await killing;
+    else running.delete(pid);
     if (!(await settlesWithin(closed, DRAIN_MS))) {
       // A background process still holds the pipes (`daemon &`). It is not ours to kill, and
       // destroying our read end would SIGPIPE it on its next write (a `kubectl port-forward &`

@@ -67,7 +67,7 @@ export interface CompiledExpr {
 
 let sharedEnv: Environment | undefined;
 
-// Built on first use: creating an Environment clones the library's registry.
+// Built on first use, so importing this module does no more than load the library.
 function celEnv(): Environment {
   if (sharedEnv) return sharedEnv;
   const env = new Environment({

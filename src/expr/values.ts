@@ -118,7 +118,9 @@ export function toPlain(value: unknown): unknown {
     for (const [k, v] of Object.entries(value)) defineEntry(out, k, toPlain(v));
     return out;
   }
-  return String(value); // e.g. a CEL type value from type(x)
+  // A CEL type value from type(x); its class is not exported by the library.
+  const name: unknown = (value as { name?: unknown }).name;
+  return typeof name === 'string' && value.constructor?.name === 'Type' ? name : String(value);
 }
 
 /**

@@ -50,7 +50,7 @@ export function createPlainReporter(opts: ReporterOptions): Reporter {
           if (!opts.quiet) write(`${stamp(e.time)} ${c.bold(`▶ ${e.title}`)} (${e.runbook}, run ${e.runId})`);
           return;
         case 'step:start':
-          if (!opts.quiet) write(`${stamp(e.time)} ${e.phase === 'finally' ? 'finally ' : ''}▸ ${e.name}${e.command ? c.dim(`  $ ${e.command}`) : ''}`);
+          if (!opts.quiet) write(`${stamp(e.time)} ${e.phase === 'finally' ? 'finally ' : ''}▸ ${e.name}${e.command ? c.dim(`  $ ${firstLine(e.command)}`) : ''}`);
           return;
         case 'step:output': {
           let t = tails.get(e.qid);
@@ -81,7 +81,7 @@ export function createPlainReporter(opts: ReporterOptions): Reporter {
           return;
         }
         case 'rollback:start':
-          write(`${stamp(e.time)} ${c.yellow('↶ rollback')} ${e.name}  ${c.dim(`$ ${e.command}`)}`);
+          write(`${stamp(e.time)} ${c.yellow('↶ rollback')} ${e.name}  ${c.dim(`$ ${firstLine(e.command)}`)}`);
           return;
         case 'rollback:end':
           if (!e.ok) flushTail(`${e.qid}:rollback`, '         ');
@@ -102,4 +102,10 @@ export function createPlainReporter(opts: ReporterOptions): Reporter {
     },
     async close() {},
   };
+}
+
+/** Multi-line scripts are shown by their first line; `maint plan` shows them whole. */
+function firstLine(command: string): string {
+  const nl = command.indexOf('\n');
+  return nl === -1 ? command : `${command.slice(0, nl)} …`;
 }

@@ -63,7 +63,7 @@ describe('maint validate', () => {
     const r2 = await maint(['validate', 'broken'], { cwd: dir2 });
     expect(r2.code).toBe(2);
     const semantic = [
-      /broken\.yaml:\d+:\d+: steps\[2\]\.name: duplicate step id "disk_use" \(also at line 5\)/,
+      /broken\.yaml:\d+:\d+: steps\[2\]\.name: duplicate step id "disk_use" \(also at line 6\)/,
       /broken\.yaml:\d+:\d+: steps\[4\]\.expect: expression: /,
       /broken\.yaml:\d+:\d+: steps\[5\]\.run: `vars\.namespaec` is not declared under vars:; did you mean `vars\.namespace`\?/,
       /broken\.yaml:\d+:\d+: steps\[6\]\.run: step "last" has not run at this point/,
@@ -120,6 +120,6 @@ describe('maint schema', () => {
     expect(r.code).toBe(0);
     const committed = readFileSync(join(ROOT, 'schema/runbook.schema.json'), 'utf8');
     expect(r.stdout).toBe(committed);
-    expect(JSON.parse(r.stdout).properties.steps).toBeDefined();
+    expect(JSON.parse(r.stdout).definitions.Runbook.properties.steps).toBeDefined();
   });
 });

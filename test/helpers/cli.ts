@@ -42,7 +42,7 @@ export function maint(args: string[], opts: CliOptions): Promise<CliResult> {
   });
 }
 
-/** A throwaway project folder with `runbooks/` holding the given files. */
+/** A throwaway project folder: bare names go into `runbooks/`, paths (`./maint.config.yaml`) are taken as they are. */
 export function project(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'maint-test-'));
   for (const [name, text] of Object.entries(files)) {
