@@ -30,7 +30,7 @@ function withVars(cmd: Command): Command {
 
 export function buildProgram(): Command {
   const program = new Command('maint')
-    .description('Run maintenance runbooks: steps with expectations, retries, timeouts and rollbacks, recorded in a maintenance log.')
+    .description('Run maintenance runbooks: YAML steps with expectations, retries, timeouts and rollbacks.')
     .version(version(), '-V, --version')
     .showSuggestionAfterError()
     .configureHelp({ sortSubcommands: false })
@@ -41,8 +41,6 @@ export function buildProgram(): Command {
     .option('-y, --yes', 'answer yes to confirm steps (unattended runs pause at them otherwise, exit 5)')
     .option('--dry-run', 'print the plan and run nothing')
     .option('--no-rollback', 'on failure, do not run rollbacks')
-    .option('--force', 'run outside the maintenance window')
-    .option('--log <file>', 'maintenance log file')
     .option('-q, --quiet', 'only failures and the result')
     .option('-v, --verbose', 'all output of every step')
     .addHelpText(

@@ -12,8 +12,6 @@ export interface RunFlags extends PlanFlags {
   yes?: boolean;
   dryRun?: boolean;
   rollback?: boolean;
-  force?: boolean;
-  log?: string;
   quiet?: boolean;
   verbose?: boolean;
   color?: boolean;

@@ -1,0 +1,95 @@
+/**
+ * The last lines of a step's output, for showing while it runs: a bounded ring, never the
+ * whole output. Chunks arrive as the process wrote them (split anywhere, stdout and stderr
+ * interleaved), so each stream keeps its own unfinished line until its newline arrives.
+ */
+import { stripVTControlCharacters } from 'node:util';
+
+/** A line longer than this is cut: a tail is for glancing at, not for reading a minified file. */
+export const MAX_LINE_LENGTH = 1000;
+
+interface OpenLine {
+  text: string;
+  cut: boolean;
+}
+
+export class LineTail {
+  private ring: string[] = [];
+  private readonly partial = new Map<string, OpenLine>();
+  /** Complete lines pushed out of the ring. */
+  dropped = 0;
+
+  constructor(
+    readonly capacity: number,
+    private readonly maxLineLength = MAX_LINE_LENGTH,
+  ) {}
+
+  /** Add a chunk of output. Escape sequences and control characters are removed. */
+  push(chunk: string, stream = 'stdout'): void {
+    const text = clean(chunk);
+    let p = this.partial.get(stream);
+    if (!p) this.partial.set(stream, (p = { text: '', cut: false }));
+    const pieces = text.split('\n');
+    for (let i = 0; i < pieces.length; i++) {
+      this.append(p, pieces[i]!);
+      if (i < pieces.length - 1) {
+        this.add(p.text);
+        p.text = '';
+        p.cut = false;
+      }
+    }
+  }
+
+  /** The last `n` lines, the unfinished ones (which may still grow) last. */
+  last(n: number): string[] {
+    if (n <= 0) return [];
+    const open = [...this.partial.values()].map((p) => p.text).filter((t) => t !== '');
+    return [...this.ring, ...open].slice(-n);
+  }
+
+  /** Every line still kept, and how many earlier ones were dropped. */
+  all(): { lines: string[]; dropped: number } {
+    return { lines: this.last(this.capacity), dropped: this.dropped };
+  }
+
+  clear(): void {
+    this.ring = [];
+    this.partial.clear();
+    this.dropped = 0;
+  }
+
+  private append(p: OpenLine, piece: string): void {
+    // A carriage return (progress bars) starts the line over, as a terminal would show it.
+    const cr = piece.lastIndexOf('\r');
+    if (cr >= 0) {
+      p.text = '';
+      p.cut = false;
+      piece = piece.slice(cr + 1);
+    }
+    if (p.cut || piece === '') return;
+    const room = this.maxLineLength - p.text.length;
+    if (piece.length > room) {
+      p.text += piece.slice(0, Math.max(0, room)) + '…';
+      p.cut = true;
+    } else p.text += piece;
+  }
+
+  private add(line: string): void {
+    if (this.capacity <= 0) {
+      this.dropped++;
+      return;
+    }
+    this.ring.push(line);
+    if (this.ring.length > this.capacity) {
+      this.ring.shift();
+      this.dropped++;
+    }
+  }
+}
+
+function clean(chunk: string): string {
+  return stripVTControlCharacters(chunk)
+    .replace(/\r\n/g, '\n')
+    .replace(/\t/g, '  ')
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
+}
