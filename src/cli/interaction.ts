@@ -17,8 +17,10 @@ export function terminalInteraction(opts: { yes: boolean; interactive: boolean; 
       const { createInterface } = await import('node:readline/promises');
       opts.reporter.suspend?.();
       const rl = createInterface({ input: process.stdin, output: process.stdout });
+      // End of input (Ctrl-D, a closed terminal) is a "no", never a hang.
+      const closed = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
       try {
-        const answer = await rl.question(`\n? ${question} [y/N] `);
+        const answer = await Promise.race([rl.question(`\n? ${question} [y/N] `), closed]);
         return /^y(es)?$/i.test(answer.trim());
       } finally {
         rl.close();

@@ -48,6 +48,8 @@ type RunEnd = Extract<RunEvent, { type: 'run:end' }>;
 export const VERBOSE_LINES = 200;
 /** How often the elapsed time of running steps is redrawn. */
 const TICK_MS = 1000;
+/** Output redraws are batched: a chatty process must not cost a whole frame per chunk. */
+const OUTPUT_DRAW_MS = 80;
 
 interface Deferred<T> {
   promise: Promise<T>;
@@ -83,9 +85,10 @@ interface View {
   inFinally: boolean;
   /** Groups (parallel, include): the child views, an include's own `finally` last. */
   children?: View[];
+  /** When step:start arrived (our clock: elapsed time is drawn from it). */
   startedAt?: number;
   command?: string;
-  retry?: string;
+  retry?: { attempt: number; attempts: number; reason: string; at: number };
   end?: StepEnd;
   tail: LineTail;
   wrapper?: Wrapper;
@@ -140,7 +143,9 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
     decided: deferred<void>(),
     over: deferred<void>(),
     current: undefined as { name: string; command: string; startedAt: number } | undefined,
+    finished: false,
     lines: [] as string[],
+    count: 0,
     failed: [] as string[],
     tail: new LineTail(keep),
     wrapper: undefined as Wrapper | undefined,
@@ -150,7 +155,9 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
   // ------------------------------------------------------------------------ listr2 plumbing
   // The stream: listr2 writes through a ProcessOutput, which we build on `opts.out`. Rendering
   // "hijacks" the stream (its `write` is swapped for a buffer while the tree is live, so stray
-  // writes cannot tear the frame; they are printed when the renderer releases it).
+  // writes cannot tear the frame; they are printed when the renderer releases it). Only that
+  // stream: listr2's default would also hold back process.stderr, and an error printed there
+  // just before the process exits would be lost.
   const processOutput = new ProcessOutput(out, out);
   const logger = new ListrLogger<ListrDefaultRendererLogLevels>({ processOutput, useIcons: true, toStderr: [] });
   const spinner = new Spinner();
@@ -272,7 +279,7 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
     if (v.inFinally) t += c.dim(' (finally)');
     const end = v.end;
     if (!end) {
-      if (v.retry) t += ' ' + c.yellow(v.retry);
+      if (v.retry) t += ' ' + c.yellow(retryText(v.retry));
       return v.startedAt === undefined ? t : withTimer(t, Math.max(0, Date.now() - v.startedAt));
     }
     if (end.attempts > 1) t += c.dim(` (${end.attempts} attempts)`);
@@ -280,10 +287,17 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
       const n = end.warnings?.length ?? 0;
       t += ' ' + c.yellow(`${figures.warning} ${n === 0 ? 'warned' : n === 1 ? '1 warning' : `${n} warnings`}`);
     }
-    // listr2 prints no error or skip message under a task with subtasks: a group says it here.
-    if (v.children && end.reason && end.status !== 'passed' && end.status !== 'warned')
+    // listr2 prints no error or skip message under a task with subtasks: a group that ran says it here.
+    if (v.children && v.startedAt !== undefined && end.reason && end.status !== 'passed' && end.status !== 'warned')
       t += ' ' + (isFailure(end.status) ? c.red : c.yellow)(`(${end.status === 'failed' ? '' : `${end.status}: `}${end.reason})`);
     return v.startedAt === undefined ? t : withTimer(t, end.durationMs);
+  };
+
+  /** `(retry 2/5 in 10s: exit code 1)`, counting down; `(retry 2/5: …)` once it is under way. */
+  const retryText = (r: NonNullable<View['retry']>) => {
+    const left = r.at - Date.now();
+    const when = left > 0 ? ` in ${parseTimer(left >= 1000 ? Math.ceil(left / 1000) * 1000 : left)}` : '';
+    return `(retry ${r.attempt}/${r.attempts}${when}: ${r.reason})`;
   };
 
   const commandLine = (command: string | undefined): string[] => {
@@ -381,7 +395,15 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
       task: async () => {
         const end = await v.ended.promise;
         await Promise.all(children.map((k) => k.closed.promise));
-        if (isFailure(end.status)) return finish(v, w, end);
+        if (isFailure(end.status)) {
+          try {
+            finish(v, w, end);
+          } catch {
+            // The group's title carries the reason; an empty message keeps listr2 from printing
+            // it again under this (hidden) task.
+            throw new Error('');
+          }
+        }
         setTitle(w, v.shown, titleOf(v));
         if (end.status === 'skipped' || end.status === 'pending' || end.status === 'paused') w.skip(`${end.status}: ${end.reason ?? ''}`.trimEnd());
       },
@@ -398,7 +420,7 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
   // ------------------------------------------------------------------------------ rollback
   const drawRollback = () => {
     const w = rb.wrapper;
-    if (!w || opts.quiet) return;
+    if (!w || opts.quiet || rb.finished) return;
     const cur = rb.current;
     setTitle(w, rb.shown, cur ? withTimer(`Rollback: ${cur.name}`, Math.max(0, Date.now() - cur.startedAt)) : 'Rollback');
     setOutput(w, rb.shown, [...rb.lines, ...(cur ? [...commandLine(cur.command), ...rb.tail.last(tailLines)] : [])]);
@@ -420,7 +442,8 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
       drawRollback();
       await rb.over.promise;
       rb.current = undefined;
-      const n = rb.lines.length;
+      rb.finished = true;
+      const n = rb.count;
       const title = `Rollback ${c.dim(`(${n} ${n === 1 ? 'step' : 'steps'})`)}`;
       if (rb.failed.length > 0) {
         w.title = title;
@@ -453,10 +476,29 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
   );
 
   let running: Promise<void> | undefined;
+  let closed = false;
   let runEnd: RunEnd | undefined;
   let listrDone = false;
   let summaryWritten = false;
   let ticker: NodeJS.Timeout | undefined;
+  let drawTimer: NodeJS.Timeout | undefined;
+  const dirty = new Set<View | 'rollback'>();
+
+  /** Redraw soon (batched): used for output, which can arrive in floods. */
+  const drawSoon = (v: View | 'rollback') => {
+    dirty.add(v);
+    if (drawTimer) return;
+    drawTimer = setTimeout(() => {
+      drawTimer = undefined;
+      const todo = [...dirty];
+      dirty.clear();
+      for (const d of todo) {
+        if (d === 'rollback') drawRollback();
+        else draw(d);
+      }
+    }, OUTPUT_DRAW_MS);
+    drawTimer.unref();
+  };
 
   const writeSummary = () => {
     if (!runEnd || !listrDone || summaryWritten) return;
@@ -488,6 +530,7 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
         // released even if something threw inside listr2.
         if (screen.live && !screen.ended) screen.renderer?.end();
         clearInterval(ticker);
+        clearTimeout(drawTimer);
         listrDone = true;
         writeSummary();
       });
@@ -521,11 +564,12 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
   };
 
   const handle = (e: RunEvent): void => {
+    if (closed) return;
     switch (e.type) {
       case 'run:start': {
         if (running || runEnd) return;
         if (!opts.quiet)
-          out.write(`${c.bold(`${figures.pointer} ${e.title}`)} ${c.dim(`(${e.runbook}, run ${e.runId}${e.dryRun ? ', dry run' : ''})`)}\n`);
+          out.write(`${c.bold(`▶ ${e.title}`)} ${c.dim(`(${e.runbook}, run ${e.runId}${e.dryRun ? ', dry run' : ''})`)}\n`);
         start();
         return;
       }
@@ -534,7 +578,7 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
         if (!v || v.end) return;
         if (finallyQids.has(e.qid)) rollbacksOver();
         v.name = e.name;
-        v.startedAt = e.time;
+        v.startedAt = Date.now();
         v.command = e.command;
         v.started.resolve();
         draw(v);
@@ -543,19 +587,19 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
       case 'step:output': {
         if (e.qid.endsWith(':rollback')) {
           rb.tail.push(e.text, e.stream);
-          drawRollback();
+          drawSoon('rollback');
           return;
         }
         const v = views.get(e.qid);
         if (!v || v.end) return;
         v.tail.push(e.text, e.stream);
-        draw(v);
+        drawSoon(v);
         return;
       }
       case 'step:retry': {
         const v = views.get(e.qid);
         if (!v || v.end) return;
-        v.retry = `(retry ${e.attempt}/${e.attempts} in ${parseTimer(e.delayMs)}: ${e.reason})`;
+        v.retry = { attempt: e.attempt, attempts: e.attempts, reason: e.reason, at: Date.now() + e.delayMs };
         draw(v);
         return;
       }
@@ -573,12 +617,13 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
       case 'rollback:start': {
         rb.seen = true;
         rb.decided.resolve();
-        rb.current = { name: e.name, command: e.command, startedAt: e.time };
+        rb.current = { name: e.name, command: e.command, startedAt: Date.now() };
         rb.tail.clear();
         drawRollback();
         return;
       }
       case 'rollback:end': {
+        rb.count++;
         const took = c.dim(`[${parseTimer(e.durationMs)}]`);
         rb.lines.push(
           e.ok ? `${c.green(figures.tick)} ${e.name} ${took}` : `${c.red(figures.cross)} ${e.name}: ${e.reason ?? 'failed'} ${took}`,
@@ -619,6 +664,7 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
       if (screen.live && !screen.ended) screen.renderer?.unpause();
     },
     async close() {
+      closed = true;
       if (screen.suspended) this.resume?.();
       if (!running) return;
       // Closed without run:end (the run broke off): end what is left so listr2 can finish.
