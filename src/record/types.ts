@@ -1,0 +1,50 @@
+/**
+ * What a run leaves behind, reduced from the executor's events: the source for the markdown
+ * maintenance log entry, `maint history` and `maint resume`.
+ */
+import type { RunStatus, StepStatus } from '../exec/events.js';
+
+/** How the run was started: a person at a terminal, cron (no terminal, no CI), or a CI job. */
+export type RunVia = 'terminal' | 'cron' | 'CI';
+
+export interface StepRecord {
+  qid: string;
+  name: string;
+  phase: 'steps' | 'finally';
+  status: StepStatus;
+  durationMs: number;
+  attempts: number;
+  reason?: string;
+  warnings?: string[];
+  /** Path of the file holding the step's full (masked) output, when it printed anything. */
+  outputFile?: string;
+}
+
+export interface RollbackRecord {
+  qid: string;
+  name: string;
+  ok: boolean;
+  durationMs: number;
+  reason?: string;
+}
+
+export interface RunRecord {
+  runId: string;
+  runbook: string;
+  title: string;
+  /** `user@host`. */
+  by: string;
+  via: RunVia;
+  /** The CI pipeline's URL, where the CI exposes one. */
+  ciUrl?: string;
+  startedAt: number;
+  durationMs: number;
+  status: RunStatus;
+  exitCode: number;
+  steps: StepRecord[];
+  rollbacks: RollbackRecord[];
+  /** The run this one resumed, if any. */
+  resumedFrom?: string;
+  /** Where a paused run waits. */
+  pausedAt?: string;
+}
