@@ -41,6 +41,8 @@ export function buildProgram(): Command {
     .option('-y, --yes', 'answer yes to confirm steps (unattended runs pause at them otherwise, exit 5)')
     .option('--dry-run', 'print the plan and run nothing')
     .option('--no-rollback', 'on failure, do not run rollbacks')
+    .option('--log <file>', 'maintenance log file (default ./maintenance-log.md)')
+    .option('--state <dir>', 'state directory: journal, step output (default ./.maint)')
     .option('-q, --quiet', 'only failures and the result')
     .option('-v, --verbose', 'all output of every step')
     .addHelpText(
@@ -95,6 +97,39 @@ Examples:
     .action(async (flags) => {
       const { listCommand } = await import('./commands/list.js');
       process.exitCode = await listCommand(flags);
+    });
+
+  withConfig(program.command('history').argument('[runbook-or-run]', 'a runbook name to filter by, or a run id (or `last`) to show its steps'))
+    .description('past runs from the journal: id, runbook, start, duration, result, who')
+    .option('--json', 'as JSON')
+    .option('--limit <n>', 'how many runs (default 20)')
+    .option('--state <dir>', 'state directory (default ./.maint)')
+    .addHelpText('after', `
+Examples:
+  $ maint history
+  $ maint history weekly --limit 5
+  $ maint history last`)
+    .action(async (arg: string | undefined, flags) => {
+      const { historyCommand } = await import('./commands/history.js');
+      process.exitCode = await historyCommand(arg, flags);
+    });
+
+  withConfig(program.command('resume').argument('[run]', 'run id, or `last` (default: the newest failed, paused or interrupted run)'))
+    .description('continue a failed, paused or interrupted run from the step that did not finish')
+    .option('-y, --yes', 'answer yes to confirm steps (resumes a run paused at one)')
+    .option('--var <name=value>', 'set a var again (secrets are never stored; pass them again or through their env)', collect)
+    .option('--no-rollback', 'on failure, do not run rollbacks')
+    .option('--log <file>', 'maintenance log file (default ./maintenance-log.md)')
+    .option('--state <dir>', 'state directory (default ./.maint)')
+    .option('-q, --quiet', 'only failures and the result')
+    .option('-v, --verbose', 'all output of every step')
+    .addHelpText('after', `
+Examples:
+  $ maint resume --yes          # the run paused at a confirm step
+  $ maint resume 20261123T020001Z-3f9a1c`)
+    .action(async (arg: string | undefined, flags) => {
+      const { resumeCommand } = await import('./commands/resume.js');
+      process.exitCode = await resumeCommand(arg, flags);
     });
 
   program

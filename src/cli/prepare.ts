@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, type Config, type ConfigFlags } from '../config/config.js';
+import { secretsFromEnv } from '../exec/secret-env.js';
 import { buildPlan } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
 import { RunbookLibrary } from '../runbook/library.js';
@@ -40,6 +41,8 @@ export async function preparePlan(name: string, flags: PlanFlags): Promise<Prepa
     only: flags.only,
   });
   if (!plan) throw new InvalidInput(diagnostics);
+  // Environment variables that are secrets by name (PGPASSWORD, *_TOKEN, …) are masked too.
+  plan.secrets = [...new Set([...plan.secrets, ...secretsFromEnv(process.env)])];
   return { config, library, plan };
 }
 

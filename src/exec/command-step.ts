@@ -10,6 +10,7 @@ import type { CommandSpec, CommandStep } from '../plan/types.js';
 import { postContext, preContext, stepsOf, type RunState } from './context.js';
 import type { Emit, StepStatus } from './events.js';
 import type { Masker } from './mask.js';
+import { StreamMasker } from './stream-mask.js';
 import type { Command, Runner, SpawnResult } from './runner.js';
 
 export interface StepDeps {
@@ -31,6 +32,24 @@ export interface Verdict {
   attempts: number;
   exitCode: number | null;
   outputs: Record<string, unknown>;
+}
+
+/**
+ * Where a process's output goes: masked per stream so that a secret split across two reads is
+ * still caught, then emitted. Call `flush` when the process is done.
+ */
+export function outputSink(masker: Masker, qid: string, emit: Emit) {
+  const streams = { stdout: new StreamMasker(masker), stderr: new StreamMasker(masker) };
+  const send = (stream: 'stdout' | 'stderr', text: string) => {
+    if (text) emit({ type: 'step:output', time: Date.now(), qid, stream, text });
+  };
+  return {
+    onOutput: (stream: 'stdout' | 'stderr', text: string) => send(stream, streams[stream].push(text)),
+    flush: () => {
+      send('stdout', streams.stdout.flush());
+      send('stderr', streams.stderr.flush());
+    },
+  };
 }
 
 /** The command as argv for the runner, and as the masked text people see. */
@@ -59,6 +78,7 @@ export async function runCommandStep(step: CommandStep, deps: StepDeps): Promise
       const { command } = renderCommand(step.command, pre, masker);
       const env = { ...deps.baseEnv };
       for (const [k, t] of Object.entries(step.env)) env[k] = renderText(t, pre);
+      const sink = outputSink(masker, step.qid, emit);
       result = await deps.runner({
         command,
         env,
@@ -67,8 +87,9 @@ export async function runCommandStep(step: CommandStep, deps: StepDeps): Promise
         killGraceMs: step.killGraceMs,
         signal: deps.signal,
         captureLimit: deps.captureLimit,
-        onOutput: (stream, text) => emit({ type: 'step:output', time: Date.now(), qid: step.qid, stream, text: masker.mask(text) }),
+        onOutput: sink.onOutput,
       });
+      sink.flush();
     } catch (err) {
       return { ...last, attempts: attempt, reason: masker.mask(`could not render the command: ${(err as Error).message}`) };
     }

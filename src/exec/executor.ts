@@ -7,8 +7,9 @@ import { renderText } from '../expr/template.js';
 import { evaluateBool } from '../expr/cel.js';
 import type { CommandStep, Plan, PlanStep } from '../plan/types.js';
 import { formatDuration } from '../runbook/duration.js';
-import { postContext, preContext, stepsOf, type RunState } from './context.js';
-import { renderCommand, runCommandStep, type StepDeps, type Verdict } from './command-step.js';
+import { postContext, preContext, stepsOf, type RunState, type StepState } from './context.js';
+import { flatten } from '../plan/plan.js';
+import { outputSink, renderCommand, runCommandStep, type StepDeps, type Verdict } from './command-step.js';
 import type { Emit, Phase, RunStatus, StepStatus } from './events.js';
 import { Masker } from './mask.js';
 import type { Runner } from './runner.js';
@@ -39,6 +40,11 @@ export interface ExecOptions {
   interruptCode?: () => number;
   /** Bytes of stdout / stderr kept per step for expressions. */
   captureLimit?: number;
+  /**
+   * Resuming: what earlier steps left (by qid), restored from the journal. Those steps are
+   * skipped, their outputs stay readable, and their rollbacks still run if the run fails.
+   */
+  restored?: Map<string, StepState>;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
 }
 
@@ -81,12 +87,20 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
   let failed = false;
   let pausedAt: string | undefined;
 
+  // Resumed runs: earlier steps' states come back, and their rollbacks go on the stack.
+  for (const step of flatten([...plan.steps, ...plan.finally])) {
+    const prior = opts.restored?.get(step.qid);
+    if (!prior) continue;
+    stepsOf(state, step.scope.prefix)[step.id] = { ...prior };
+  }
+
   emit({ type: 'run:start', time: started, runId: opts.runId, runbook: plan.runbook.name, title: plan.runbook.title, dryRun: false });
 
   const end = (step: PlanStep, phase: Phase, status: StepStatus, t0: number, v?: Partial<Verdict>) =>
     emit({
       type: 'step:end', time: Date.now(), qid: step.qid, name: nameOf(step), phase, status, durationMs: Date.now() - t0,
-      attempts: v?.attempts ?? 0, exitCode: v?.exitCode, reason: v?.reason, warnings: v?.warnings, outputs: v?.outputs,
+      attempts: v?.attempts ?? 0, exitCode: v?.exitCode, reason: v?.reason, warnings: v?.warnings?.map((w) => masker.mask(w)),
+      outputs: v?.outputs && (maskDeep(v.outputs, masker) as Record<string, unknown>),
     });
 
   const record = (step: PlanStep, status: StepStatus) => {
@@ -106,7 +120,13 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
   const runStep = async (step: PlanStep, phase: Phase): Promise<Outcome> => {
     const t0 = Date.now();
     if (step.skip) {
-      record(step, 'skipped');
+      const prior = opts.restored?.get(step.qid);
+      if (prior) {
+        for (const s of flatten([step])) {
+          const p = opts.restored?.get(s.qid);
+          if (s.kind === 'command' && s.rollback && p && (p.status === 'passed' || p.status === 'warned')) undo.push(s);
+        }
+      } else record(step, 'skipped');
       end(step, phase, 'skipped', t0, { reason: step.skip });
       return 'ok';
     }
@@ -266,11 +286,13 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
     try {
       const { command, display } = renderCommand(spec.command, ctx, masker);
       emit({ type: 'rollback:start', time: t0, qid: step.qid, name, command: display });
+      const sink = outputSink(masker, `${step.qid}:rollback`, emit);
       const r = await opts.runner({
         command, env: baseEnv, timeoutMs: spec.timeoutMs, killGraceMs: step.killGraceMs, signal: opts.hardSignal,
         captureLimit: deps.captureLimit,
-        onOutput: (stream, text) => emit({ type: 'step:output', time: Date.now(), qid: `${step.qid}:rollback`, stream, text: masker.mask(text) }),
+        onOutput: sink.onOutput,
       });
+      sink.flush();
       if (r.timedOut) reason = `timed out after ${formatDuration(spec.timeoutMs ?? 0)}`;
       else if (r.spawnError) reason = r.spawnError;
       else if (r.aborted) reason = 'interrupted';
@@ -296,6 +318,14 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
     emit({ type: 'rollback:end', time: Date.now(), qid: step.qid, name, ok, durationMs: Date.now() - t0, reason: reason && masker.mask(reason) });
     return ok;
   }
+}
+
+/** Outputs can hold what a command printed: mask every string in them before they are emitted. */
+function maskDeep(value: unknown, masker: Masker): unknown {
+  if (typeof value === 'string') return masker.mask(value);
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, masker));
+  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v, masker)]));
+  return value;
 }
 
 function isFailure(s: StepStatus | undefined): boolean {

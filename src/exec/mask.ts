@@ -1,22 +1,177 @@
+/**
+ * Secret masking: replaces secret values — and the encoded forms tools print them in — with `***`
+ * in anything that could be printed or written.
+ *
+ * Semantics (shared by {@link Masker.mask} and the chunked {@link StreamMasker}, see
+ * `stream-mask.ts`): every occurrence of every form is found, overlapping ones included; a character
+ * is *covered* when some occurrence contains it; each maximal run of covered characters becomes one
+ * `***`. So two overlapping secrets (`abcdef` and `defghi` in `abcdefghi`) are hidden whole — a
+ * "leftmost match wins" or "longest secret wins" replacement would leave part of one of them visible.
+ * Adjacent occurrences (`s3cr3ts3cr3t`) merge into a single `***`, which also hides how many there were.
+ */
+
+/** Values (and encoded forms) shorter than this are not masked: masking `1` or `ab` would garble all output. */
+export const MIN_LENGTH = 4;
+
+/** What a covered run of characters is replaced with. */
+export const MASK = '***';
+
+/**
+ * Every form in which `secret` is masked, longest first, without duplicates; empty when `secret` is
+ * shorter than {@link MIN_LENGTH}. Forms shorter than MIN_LENGTH are left out (they would match noise).
+ *
+ * - the value itself;
+ * - base64 of its UTF-8 bytes: standard and URL-safe alphabet, padded and unpadded;
+ * - the aligned base64 *cores*: inside a longer base64 blob (`Basic base64(user:pass)`, a base64'd
+ *   config file) the secret starts 0, 1 or 2 bytes after a 3-byte group boundary, and each alignment
+ *   encodes differently. For prefix length k, the characters that depend only on the secret's bits are
+ *   `base64(k bytes + secret)[ceil(8k/6) .. floor(8(k+n)/6))` — the leading chars mix in prefix bits,
+ *   the trailing partial char mixes in suffix bits, so both are dropped (they reveal at most 4 bits each);
+ * - URL-encoded: `encodeURIComponent`, the same with `+` for space, and the `URLSearchParams`
+ *   (application/x-www-form-urlencoded) form, which also escapes `!'()~`;
+ * - JSON-string-escaped (what `JSON.stringify`/`jq` print for a value with `"`, `\` or control chars),
+ *   plus the `\/` variant, the ASCII-only `\uXXXX` variant (Python's `json.dumps`) and both (PHP).
+ *
+ * Not covered: encodings of encodings, MIME base64 wrapped across lines, lower-case percent-escapes.
+ */
+export function maskingForms(secret: string): string[] {
+  if (secret.length < MIN_LENGTH) return [];
+  const forms = new Set<string>([secret]);
+  const bytes = Buffer.from(secret, 'utf8');
+  const n = bytes.length;
+
+  const std = bytes.toString('base64');
+  const urlSafe = (b64: string): string => b64.replace(/\+/g, '-').replace(/\//g, '_');
+  forms.add(std);
+  forms.add(std.replace(/=+$/, ''));
+  forms.add(urlSafe(std));
+  forms.add(urlSafe(std).replace(/=+$/, ''));
+  for (let k = 0; k < 3; k++) {
+    const shifted = Buffer.concat([Buffer.alloc(k), bytes]).toString('base64');
+    const core = shifted.slice(Math.ceil((8 * k) / 6), Math.floor((8 * (k + n)) / 6));
+    forms.add(core);
+    forms.add(urlSafe(core));
+  }
+
+  const uri = encodeURIComponent(secret);
+  forms.add(uri);
+  forms.add(uri.replace(/%20/g, '+'));
+  forms.add(new URLSearchParams([['', secret]]).toString().slice(1));
+
+  const json = JSON.stringify(secret).slice(1, -1);
+  const asciiOnly = (j: string): string => j.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const slashEscaped = json.replace(/\//g, '\\/');
+  forms.add(json);
+  forms.add(slashEscaped);
+  forms.add(asciiOnly(json));
+  forms.add(asciiOnly(slashEscaped)); // PHP's json_encode default: both
+
+  return [...forms].filter((f) => f.length >= MIN_LENGTH).sort((a, b) => b.length - a.length);
+}
+
+/** Where a scan stopped: what {@link maskSpan} needs to continue exactly where it left off. */
+export interface MaskState {
+  /** How many characters at the start of the next text are already covered by an earlier occurrence. */
+  carry: number;
+  /** Whether the last character emitted so far was covered (so a run continuing into the next text is the same `***`). */
+  prevCovered: boolean;
+}
+
 /** Replaces secret values with `***` in anything that could be printed or written. */
 export class Masker {
-  private readonly secrets: string[];
-
   /** Values shorter than this are not masked: masking `1` or `ab` would garble all output. */
-  static readonly MIN_LENGTH = 4;
+  static readonly MIN_LENGTH = MIN_LENGTH;
+
+  /** Every form of every secret, longest first. */
+  private readonly forms: string[];
+  /** Alternation of all forms, longest first: at a position, the first alternative that matches is the longest. */
+  private readonly pattern: RegExp | undefined;
+  /** Length of the longest form (0 when there is nothing to mask). */
+  readonly maxFormLength: number;
 
   constructor(secrets: Iterable<string>) {
-    // Longest first, so a secret that contains another is masked whole.
-    this.secrets = [...new Set(secrets)].filter((s) => s.length >= Masker.MIN_LENGTH).sort((a, b) => b.length - a.length);
+    const forms = new Set<string>();
+    for (const s of new Set(secrets)) for (const f of maskingForms(s)) forms.add(f);
+    // Longest first, so a form that contains another is found whole.
+    this.forms = [...forms].sort((a, b) => b.length - a.length);
+    this.maxFormLength = this.forms[0]?.length ?? 0;
+    this.pattern = this.forms.length ? new RegExp(this.forms.map(escapeRegExp).join('|'), 'g') : undefined;
   }
 
   mask(text: string): string {
-    let out = text;
-    for (const s of this.secrets) if (out.includes(s)) out = out.split(s).join('***');
-    return out;
+    if (!this.pattern) return text;
+    return maskSpan(this, text, text.length, { carry: 0, prevCovered: false }).out;
   }
 
   get empty(): boolean {
-    return this.secrets.length === 0;
+    return this.forms.length === 0;
   }
+
+  /**
+   * Calls `found(start, end)` for the longest form occurrence starting at each position `< limit` of
+   * `text` that has one, in increasing order of `start`. Callers must pass a `limit` such that every
+   * position below it has its whole window (`maxFormLength` chars, or the end of the input) in `text`.
+   * @internal shared by {@link maskSpan}; not part of the public API.
+   */
+  scan(text: string, limit: number, found: (start: number, end: number) => void): void {
+    const re = this.pattern;
+    if (!re) return;
+    re.lastIndex = 0;
+    for (let m = re.exec(text); m && m.index < limit; m = re.exec(text)) {
+      found(m.index, m.index + m[0].length);
+      // Continue right after the start, not after the end: an overlapping occurrence must be found too.
+      re.lastIndex = m.index + 1;
+    }
+  }
+}
+
+/**
+ * Masks the first `safe` characters of `text`, given the state the previous call left (`state` is
+ * updated for the next call, which must receive `text.slice(safe)` followed by whatever comes next).
+ * Every position below `safe` must have its whole window in `text` (see {@link Masker.scan}).
+ * Returns the masked output for `text.slice(0, safe)`.
+ */
+export function maskSpan(masker: Masker, text: string, safe: number, state: MaskState): { out: string } {
+  let out = '';
+  let cursor = 0; // next character of text not yet accounted for in `out`
+  let runStart = -1;
+  let runEnd = -1;
+  let coveredEnd = state.carry; // furthest character covered by any occurrence seen (exclusive)
+  let lastCovered = state.prevCovered; // whether the character before `cursor` was covered
+
+  const closeRun = (): void => {
+    if (runStart < 0) return;
+    const s = runStart;
+    const e = Math.min(runEnd, safe);
+    out += text.slice(cursor, s);
+    // A run that starts at 0 while the previous output ended covered is the continuation of that run.
+    if (!(s === 0 && state.prevCovered)) out += MASK;
+    cursor = e;
+    lastCovered = true;
+  };
+  const add = (start: number, end: number): void => {
+    if (runStart >= 0 && start <= runEnd) {
+      runEnd = Math.max(runEnd, end); // overlapping or touching: same run
+    } else {
+      closeRun();
+      runStart = start;
+      runEnd = end;
+    }
+    coveredEnd = Math.max(coveredEnd, end);
+  };
+
+  if (state.carry > 0 && safe > 0) add(0, state.carry);
+  masker.scan(text, safe, add);
+  closeRun();
+  if (cursor < safe) {
+    out += text.slice(cursor, safe);
+    lastCovered = false;
+  }
+  state.carry = Math.max(0, coveredEnd - safe);
+  state.prevCovered = safe > 0 ? lastCovered : state.prevCovered;
+  return { out };
+}
+
+function escapeRegExp(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

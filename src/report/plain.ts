@@ -5,6 +5,7 @@
 import type { RunEvent, StepStatus } from '../exec/events.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
+import { LineTail } from './tail.js';
 
 const MARK: Record<StepStatus, string> = {
   passed: 'ok',
@@ -27,9 +28,8 @@ export function createPlainReporter(opts: ReporterOptions): Reporter {
   const c = paint(opts.color);
   const write = (line: string) => opts.out.write(line + '\n');
   const stamp = (t: number) => c.dim(new Date(t).toISOString().slice(11, 19));
-  /** Per running step: a partial line and the last lines, to print as a bounded tail on failure. */
-  const tails = new Map<string, { partial: string; lines: string[]; dropped: number }>();
-  const tailLimit = opts.verbose ? Infinity : opts.tailLines;
+  /** Per running step: its last lines, printed as a bounded tail when it fails. */
+  const tails = new Map<string, LineTail>();
 
   const colourFor = (s: StepStatus) =>
     s === 'passed' ? c.green : s === 'failed' || s === 'interrupted' ? c.red : s === 'skipped' ? c.dim : c.yellow;
@@ -38,9 +38,9 @@ export function createPlainReporter(opts: ReporterOptions): Reporter {
     const t = tails.get(qid);
     tails.delete(qid);
     if (!t) return;
-    if (t.partial) t.lines.push(t.partial);
-    if (t.dropped > 0) write(`${indent}${c.dim(`… ${t.dropped} earlier lines not shown`)}`);
-    for (const line of t.lines.slice(-tailLimit)) write(`${indent}${c.dim('│')} ${line}`);
+    const { lines, dropped } = t.all();
+    if (dropped > 0) write(`${indent}${c.dim(`… ${dropped} earlier lines not shown`)}`);
+    for (const line of lines) write(`${indent}${c.dim('│')} ${line}`);
   };
 
   return {
@@ -53,18 +53,13 @@ export function createPlainReporter(opts: ReporterOptions): Reporter {
           if (!opts.quiet) write(`${stamp(e.time)} ${e.phase === 'finally' ? 'finally ' : ''}▸ ${e.name}${e.command ? c.dim(`  $ ${firstLine(e.command)}`) : ''}`);
           return;
         case 'step:output': {
-          let t = tails.get(e.qid);
-          if (!t) tails.set(e.qid, (t = { partial: '', lines: [], dropped: 0 }));
-          const parts = (t.partial + e.text).split('\n');
-          t.partial = parts.pop() ?? '';
-          t.lines.push(...parts);
           if (opts.verbose) {
-            for (const line of t.lines) write(`         ${c.dim('│')} ${line}`);
-            t.lines = [];
-          } else if (t.lines.length > tailLimit) {
-            t.dropped += t.lines.length - tailLimit;
-            t.lines.splice(0, t.lines.length - tailLimit);
+            for (const line of e.text.replace(/\n$/, '').split('\n')) write(`         ${c.dim('│')} ${line}`);
+            return;
           }
+          let t = tails.get(e.qid);
+          if (!t) tails.set(e.qid, (t = new LineTail(opts.tailLines)));
+          t.push(e.text, e.stream);
           return;
         }
         case 'step:retry':
@@ -109,3 +104,4 @@ function firstLine(command: string): string {
   const nl = command.indexOf('\n');
   return nl === -1 ? command : `${command.slice(0, nl)} …`;
 }
+

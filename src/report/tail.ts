@@ -24,20 +24,53 @@ export class LineTail {
     private readonly maxLineLength = MAX_LINE_LENGTH,
   ) {}
 
-  /** Add a chunk of output. Escape sequences and control characters are removed. */
+  /**
+   * Add a chunk of output. Escape sequences and control characters are removed. Only the
+   * piece that finishes the open line and the last `capacity` lines of a chunk are looked at,
+   * so a step printing gigabytes costs index scans, not copies.
+   */
   push(chunk: string, stream = 'stdout'): void {
-    const text = clean(chunk);
     let p = this.partial.get(stream);
     if (!p) this.partial.set(stream, (p = { text: '', cut: false }));
-    const pieces = text.split('\n');
-    for (let i = 0; i < pieces.length; i++) {
-      this.append(p, pieces[i]!);
-      if (i < pieces.length - 1) {
-        this.add(p.text);
-        p.text = '';
-        p.cut = false;
-      }
+    const first = chunk.indexOf('\n');
+    if (first === -1) {
+      this.append(p, this.prep(chunk));
+      return;
     }
+    this.append(p, this.prep(chunk.slice(0, first)));
+    this.close(p);
+    const last = chunk.lastIndexOf('\n');
+    // Complete lines between the first and last newline: keep the last `capacity` of them.
+    const kept: string[] = [];
+    let cursor = last;
+    while (cursor > first && kept.length < this.capacity) {
+      const prev = chunk.lastIndexOf('\n', cursor - 1);
+      kept.unshift(chunk.slice(prev + 1, cursor));
+      cursor = prev;
+    }
+    for (let i = chunk.indexOf('\n', first + 1); i !== -1 && i <= cursor && cursor > first; i = chunk.indexOf('\n', i + 1)) {
+      this.dropped++;
+    }
+    for (const line of kept) {
+      this.append(p, this.prep(line));
+      this.close(p);
+    }
+    this.append(p, this.prep(chunk.slice(last + 1)));
+  }
+
+  /** Bound a raw piece before cleaning it: only what can be shown survives. */
+  private prep(piece: string): string {
+    if (piece.endsWith('\r')) piece = piece.slice(0, -1);
+    const cr = piece.lastIndexOf('\r');
+    if (cr > 0) piece = piece.slice(cr);
+    if (piece.length > this.maxLineLength * 2) piece = piece.slice(0, this.maxLineLength * 2);
+    return clean(piece);
+  }
+
+  private close(p: OpenLine): void {
+    this.add(p.text);
+    p.text = '';
+    p.cut = false;
   }
 
   /** The last `n` lines, the unfinished ones (which may still grow) last. */
@@ -89,7 +122,6 @@ export class LineTail {
 
 function clean(chunk: string): string {
   return stripVTControlCharacters(chunk)
-    .replace(/\r\n/g, '\n')
     .replace(/\t/g, '  ')
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g, '');
 }

@@ -1,12 +1,9 @@
-import { randomBytes } from 'node:crypto';
-import { execute } from '../../exec/executor.js';
 import { missingCommands } from '../../exec/preflight.js';
-import { spawnRunner } from '../../exec/runner.js';
 import { formatPlan } from '../../plan/format.js';
-import { createReporter, useColor } from '../../report/select.js';
+import { recoverOrphans } from '../../record/recover.js';
 import { UsageError } from '../errors.js';
-import { isInteractive, terminalInteraction } from '../interaction.js';
 import { preparePlan, type PlanFlags } from '../prepare.js';
+import { runSession } from '../session.js';
 
 export interface RunFlags extends PlanFlags {
   yes?: boolean;
@@ -17,13 +14,8 @@ export interface RunFlags extends PlanFlags {
   color?: boolean;
 }
 
-/** Sortable and unique enough for one state dir: 20261123T021500Z-3f9a1c. */
-export function newRunId(now = new Date()): string {
-  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
-}
-
 export async function runCommand(name: string, flags: RunFlags): Promise<number> {
-  const { plan } = await preparePlan(name, flags);
+  const { plan, config } = await preparePlan(name, flags);
   if (flags.dryRun) {
     process.stdout.write(formatPlan(plan, process.env));
     return 0;
@@ -32,50 +24,25 @@ export async function runCommand(name: string, flags: RunFlags): Promise<number>
   if (missing.length > 0) {
     throw new UsageError(`${plan.runbook.file}: requires ${missing.join(', ')}, not found on PATH; nothing was run (see maint doctor)`);
   }
-
-  const tty = Boolean(process.stdout.isTTY) && !process.env.CI;
-  const reporter = await createReporter({
-    plan,
-    out: process.stdout,
-    tty,
-    color: useColor(process.stdout, process.env, flags.color),
-    verbose: flags.verbose ?? false,
+  await closeOrphans(config.state);
+  return runSession(plan, config, {
+    yes: flags.yes ?? false,
+    noRollback: flags.rollback === false,
     quiet: flags.quiet ?? false,
-    tailLines: 5,
+    verbose: flags.verbose ?? false,
+    color: flags.color,
+    flags: { var: nonSecretVars(flags.var ?? [], plan.secrets), varsFile: flags.varsFile },
   });
+}
 
-  // First SIGINT/SIGTERM: stop the step, roll back, run finally. A second SIGINT: skip the rollbacks.
-  const soft = new AbortController();
-  const hard = new AbortController();
-  let interruptCode = 130;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (!soft.signal.aborted) {
-      interruptCode = signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143;
-      process.stderr.write(`\nmaint: ${signal}: stopping the running step; rollbacks and finally will run (${signal === 'SIGINT' ? 'Ctrl-C again to skip them' : 'send again to skip them'})\n`);
-      soft.abort();
-    } else if (!hard.signal.aborted) {
-      process.stderr.write(`\nmaint: ${signal} again: skipping rollbacks\n`);
-      hard.abort();
-    }
-  };
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
-  for (const s of signals) process.on(s, onSignal);
-
-  try {
-    const result = await execute(plan, {
-      runner: spawnRunner,
-      emit: (e) => reporter.handle(e),
-      runId: newRunId(),
-      env: process.env as Record<string, string>,
-      interaction: terminalInteraction({ yes: flags.yes ?? false, interactive: isInteractive(), reporter }),
-      noRollback: flags.rollback === false,
-      signal: soft.signal,
-      hardSignal: hard.signal,
-      interruptCode: () => interruptCode,
-    });
-    await reporter.close();
-    return result.exitCode;
-  } finally {
-    for (const s of signals) process.off(s, onSignal);
+/** Runs left `running` by a maint that died are closed and logged before anything else. */
+export async function closeOrphans(stateDir: string): Promise<void> {
+  for (const id of await recoverOrphans(stateDir)) {
+    process.stderr.write(`maint: run ${id} was left unfinished by a maint that stopped; recorded it as interrupted\n`);
   }
+}
+
+/** --var values to remember for resume; a secret's value is never written down. */
+function nonSecretVars(pairs: string[], secrets: string[]): string[] {
+  return pairs.filter((p) => !secrets.includes(p.slice(p.indexOf('=') + 1)));
 }

@@ -1,0 +1,114 @@
+/**
+ * One run with everything around it: signals, the reporter, the journal, the log entry.
+ * Shared by `maint run` and `maint resume`.
+ */
+import { randomBytes } from 'node:crypto';
+import { hostname, userInfo } from 'node:os';
+import { relative } from 'node:path';
+import type { Config } from '../config/config.js';
+import type { StepState } from '../exec/context.js';
+import { execute } from '../exec/executor.js';
+import { spawnRunner } from '../exec/runner.js';
+import type { Plan } from '../plan/types.js';
+import { JournalWriter } from '../record/journal.js';
+import { formatLogEntry } from '../record/log-entry.js';
+import { appendLogEntry } from '../record/log-file.js';
+import { applyEvent, emptyRecord, runMeta } from '../record/summary.js';
+import { createReporter, useColor } from '../report/select.js';
+import { isInteractive, terminalInteraction } from './interaction.js';
+
+export interface SessionOptions {
+  yes: boolean;
+  noRollback: boolean;
+  quiet: boolean;
+  verbose: boolean;
+  color?: boolean;
+  /** Flags recorded so that `maint resume` can plan the same run again. */
+  flags: { var: string[]; varsFile?: string };
+  resumedFrom?: string;
+  restored?: Map<string, StepState>;
+  /** Told the new run's id before it starts (resume marks the old run with it). */
+  onRunId?: (runId: string) => void;
+}
+
+/** Sortable and unique enough for one state dir: 20261123T021500Z-3f9a1c. */
+export function newRunId(now = new Date()): string {
+  return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
+}
+
+function whoAmI(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? String(process.getuid?.() ?? 'unknown');
+  }
+}
+
+export async function runSession(plan: Plan, config: Config, opts: SessionOptions): Promise<number> {
+  const tty = Boolean(process.stdout.isTTY) && !process.env.CI;
+  const reporter = await createReporter({
+    plan,
+    out: process.stdout,
+    tty,
+    color: useColor(process.stdout, process.env, opts.color),
+    verbose: opts.verbose,
+    quiet: opts.quiet,
+    tailLines: 5,
+  });
+
+  const runId = newRunId();
+  opts.onRunId?.(runId);
+  const started = Date.now();
+  const meta = { ...runMeta(process.env, isInteractive(), whoAmI(), hostname()), resumedFrom: opts.resumedFrom };
+  const journal = new JournalWriter(config.state, {
+    runId, runbook: plan.runbook.name, title: plan.runbook.title, file: plan.runbook.file, cwd: process.cwd(),
+    pid: process.pid, host: hostname(), by: meta.by, via: meta.via, ciUrl: meta.ciUrl, startedAt: started,
+    status: 'running', resumedFrom: opts.resumedFrom, flags: { ...opts.flags, log: config.log },
+  });
+  const record = emptyRecord(meta, { runId, runbook: plan.runbook.name, title: plan.runbook.title, time: started });
+
+  // First SIGINT/SIGTERM: stop the step, roll back, run finally. A second one: skip the rollbacks.
+  const soft = new AbortController();
+  const hard = new AbortController();
+  let interruptCode = 130;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (!soft.signal.aborted) {
+      interruptCode = signal === 'SIGINT' ? 130 : signal === 'SIGHUP' ? 129 : 143;
+      process.stderr.write(`\nmaint: ${signal}: stopping the running step; rollbacks and finally will run (${signal === 'SIGINT' ? 'Ctrl-C again to skip them' : 'send again to skip them'})\n`);
+      soft.abort();
+    } else if (!hard.signal.aborted) {
+      process.stderr.write(`\nmaint: ${signal} again: skipping rollbacks\n`);
+      hard.abort();
+    }
+  };
+  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+
+  try {
+    const result = await execute(plan, {
+      runner: spawnRunner,
+      emit: (e) => {
+        journal.handle(e);
+        applyEvent(record, e, (qid) => journal.outputFile(qid));
+        reporter.handle(e);
+      },
+      runId,
+      env: process.env as Record<string, string>,
+      interaction: terminalInteraction({ yes: opts.yes, interactive: isInteractive(), reporter }),
+      noRollback: opts.noRollback,
+      signal: soft.signal,
+      hardSignal: hard.signal,
+      interruptCode: () => interruptCode,
+      restored: opts.restored,
+    });
+    await reporter.close();
+    await appendLogEntry(config.log, formatLogEntry(record));
+    if (!opts.quiet) {
+      const shown = relative(process.cwd(), config.log) || config.log;
+      process.stdout.write(`log: ${shown.startsWith('..') ? config.log : shown} (run ${runId})\n`);
+    }
+    return result.exitCode;
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+  }
+}

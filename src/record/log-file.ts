@@ -1,0 +1,56 @@
+/**
+ * Appending entries to the markdown maintenance log. Runs that end at the same moment (two cron
+ * jobs, a CI job and a person) may append at once: each entry goes out in ONE write(2) on a
+ * descriptor opened with O_APPEND, which POSIX local filesystems apply atomically — entries never
+ * interleave. Old entries are never rewritten.
+ */
+import { randomBytes } from 'node:crypto';
+import { link, mkdir, open, stat, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+export const LOG_HEADER = '# Maintenance log\n';
+const MODE = 0o640;
+
+export async function appendLogEntry(file: string, entry: string): Promise<void> {
+  await mkdir(dirname(file), { recursive: true });
+  await createWithHeader(file);
+  const fh = await open(file, 'a', MODE);
+  try {
+    // Still empty: it existed empty, or linking is not supported here. Header and entry in one write.
+    const { size } = await fh.stat();
+    const buf = Buffer.from(size === 0 ? LOG_HEADER + entry : entry, 'utf8');
+    let off = 0;
+    // A regular file takes the whole buffer in one write; the loop only guards against a short write.
+    while (off < buf.length) {
+      const { bytesWritten } = await fh.write(buf, off, buf.length - off);
+      if (bytesWritten <= 0) throw new Error(`could not write to ${file}`);
+      off += bytesWritten;
+    }
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Make a missing log file appear already holding its header, atomically: write the header to a
+ * private temporary file and hard-link it into place (link fails when the name exists), so
+ * writers racing on a new file never see it empty and the header is written once.
+ */
+async function createWithHeader(file: string): Promise<void> {
+  try {
+    await stat(file);
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const tmp = join(dirname(file), `.${basename(file)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    await writeFile(tmp, LOG_HEADER, { mode: MODE, flag: 'wx' });
+    await link(tmp, file);
+  } catch {
+    // EEXIST: another writer created it first. Anything else (no hard links on this filesystem,
+    // say): fall back to the header-when-empty rule in appendLogEntry.
+  } finally {
+    await unlink(tmp).catch(() => {});
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Crash recovery: a run whose maint process is gone (SIGKILL, OOM, power) still says `running`.
+ * The next maint command that opens the state dir closes it as interrupted, from its journal,
+ * and writes its log entry with what had completed.
+ */
+import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { formatLogEntry } from './log-entry.js';
+import { appendLogEntry } from './log-file.js';
+import { listRunDirs, readEvents, writeMetaFile, type RunMetaFile } from './journal.js';
+import { applyEvent, emptyRecord } from './summary.js';
+import type { RunRecord } from './types.js';
+import { join } from 'node:path';
+import { outputFileName } from './journal.js';
+import { existsSync } from 'node:fs';
+
+/** Alive and still a maint process (pids are reused). Zombies count as gone. */
+export function isRunAlive(meta: RunMetaFile): boolean {
+  if (meta.host !== hostname()) return true; // another host's run: not ours to judge
+  try {
+    process.kill(meta.pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    if (/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${meta.pid}/stat`, 'utf8'))) return false;
+    return readFileSync(`/proc/${meta.pid}/cmdline`, 'utf8').includes('maint');
+  } catch {
+    return true; // no /proc: trust kill(0)
+  }
+}
+
+/** The record of a run, replayed from its journal. */
+export function replayRun(dir: string, meta: RunMetaFile): RunRecord {
+  const rec = emptyRecord(
+    { by: meta.by, via: meta.via, ciUrl: meta.ciUrl, resumedFrom: meta.resumedFrom },
+    { runId: meta.runId, runbook: meta.runbook, title: meta.title, time: meta.startedAt },
+  );
+  const outputFile = (qid: string) => {
+    const f = join(dir, 'steps', outputFileName(qid));
+    return existsSync(f) ? f : undefined;
+  };
+  for (const e of readEvents(dir)) applyEvent(rec, e, outputFile);
+  if (meta.status !== 'running') {
+    rec.status = meta.status;
+    rec.exitCode = meta.exitCode ?? rec.exitCode;
+    rec.durationMs = meta.durationMs ?? rec.durationMs;
+    rec.pausedAt = meta.pausedAt;
+  }
+  return rec;
+}
+
+/** Close every orphaned run in the state dir; returns the ids closed. */
+export async function recoverOrphans(stateDir: string): Promise<string[]> {
+  const closed: string[] = [];
+  for (const { dir, meta } of listRunDirs(stateDir)) {
+    if (meta.status !== 'running' || isRunAlive(meta)) continue;
+    const rec = replayRun(dir, meta);
+    rec.status = 'interrupted';
+    rec.exitCode = 137;
+    const entry = formatLogEntry(rec) + `_maint (pid ${meta.pid}) stopped during this run; recorded by a later maint command._\n\n`;
+    writeMetaFile(dir, { ...meta, status: 'interrupted', exitCode: 137, durationMs: rec.durationMs, recovered: true });
+    await appendLogEntry(meta.flags.log, entry);
+    closed.push(meta.runId);
+  }
+  return closed;
+}

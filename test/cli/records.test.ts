@@ -1,0 +1,156 @@
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { maint, project } from '../helpers/cli.js';
+
+const log = (dir: string) => readFileSync(join(dir, 'maintenance-log.md'), 'utf8');
+const entries = (dir: string) => log(dir).split(/\n(?=## \d{4}-\d\d-\d\d: )/).filter((e) => e.startsWith('## '));
+
+describe('maintenance log entries', () => {
+  it('a passed run: heading, who, run id, result, checklist with durations', async () => {
+    const dir = project({
+      'daily.yaml': `title: Daily checks
+steps:
+  - { name: Service health, run: "echo healthy" }
+  - { name: Replica lag, run: "true", when: "false" }
+  - name: Review the error dashboard
+    manual: Look at the error dashboard
+`,
+    });
+    const r = await maint(['run', 'daily'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/log: maintenance-log\.md \(run \S+\)/);
+    const [entry] = entries(dir);
+    const today = new Date().toISOString().slice(0, 10);
+    expect(entry).toContain(`## ${today}: Daily checks`);
+    expect(entry).toMatch(/\*\*Performed by\*\*: \S+@\S+ \(cron\)/);
+    expect(entry).toMatch(/\*\*Result\*\*: passed/);
+    expect(entry).toMatch(/- \[x\] Service health \(\d+(\.\d)?m?s\)/);
+    expect(entry).toMatch(/~~Replica lag~~.*skipped/);
+    expect(entry).toMatch(/- \[ \] Review the error dashboard — pending \(manual\): Look at the error dashboard/);
+    expect(entry).toMatch(/Follow-up actions[\s\S]*- \[ \] Review the error dashboard \(manual task left pending\)/);
+  });
+
+  it('a failed run: reasons, rollbacks, and where the full output is', async () => {
+    const dir = project({
+      'patch.yaml': `title: Patch update
+steps:
+  - { name: Apply image, run: "echo applied", rollback: "echo undone" }
+  - { name: Rollout finished, run: "echo 'deployment not ready' >&2; exit 1" }
+`,
+    });
+    const r = await maint(['run', 'patch'], { cwd: dir });
+    expect(r.code).toBe(1);
+    const [entry] = entries(dir);
+    expect(entry).toMatch(/\*\*Result\*\*: failed, rolled back/);
+    expect(entry).toMatch(/- \[ \] Rollout finished.*exit code 1: deployment not ready/);
+    expect(entry).toMatch(/Rollbacks[\s\S]*Apply image/);
+    const m = /full output in `([^`]+rollout_finished\.log)`/.exec(entry!);
+    expect(m).not.toBeNull();
+    expect(readFileSync(m![1]!, 'utf8')).toContain('deployment not ready');
+  });
+
+  it('five concurrent runs append five whole entries to one log', async () => {
+    const big = 'x'.repeat(3000);
+    const dir = project({ 'c.yaml': `title: Concurrent\nsteps:\n${Array.from({ length: 30 }, (_, i) => `  - { name: "step ${i} ${big}", run: "true" }`).join('\n')}\n` });
+    const results = await Promise.all(Array.from({ length: 5 }, () => maint(['run', 'c', '-q'], { cwd: dir })));
+    expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0, 0]);
+    const all = entries(dir);
+    expect(all).toHaveLength(5);
+    for (const e of all) {
+      expect(e.match(/- \[x\] step \d+/g)).toHaveLength(30);
+      expect(e.match(/\*\*Run\*\*/g)).toHaveLength(1);
+    }
+    expect(new Set(all.map((e) => /\*\*Run\*\*: (\S+)/.exec(e)![1])).size).toBe(5);
+  });
+});
+
+describe('journal, history, resume', () => {
+  it('history lists runs and shows one run; resume after a failure restores outputs', async () => {
+    const dir = project({
+      'two.yaml': `title: Two parts
+steps:
+  - name: first
+    id: first
+    run: echo 41
+    outputs: { n: int(stdout.trim()) + 1 }
+  - name: second
+    run: test -f fixed && echo got {{ steps.first.outputs.n }} > result
+`,
+    });
+    const failed = await maint(['run', 'two'], { cwd: dir });
+    expect(failed.code).toBe(1);
+    const hist = await maint(['history', '--json'], { cwd: dir });
+    const runs = JSON.parse(hist.stdout);
+    expect(runs).toHaveLength(1);
+    expect(runs[0]).toMatchObject({ runbook: 'two', result: 'failed', exit_code: 1 });
+    const one = await maint(['history', runs[0].run], { cwd: dir });
+    expect(one.stdout).toMatch(/passed\s+first/);
+    expect(one.stdout).toMatch(/failed\s+second/);
+
+    writeFileSync(join(dir, 'fixed'), '');
+    const resumed = await maint(['resume'], { cwd: dir });
+    expect(resumed.stdout).toMatch(/resuming run \S+ \(two, failed\) from step second/);
+    expect(resumed.code).toBe(0);
+    expect(readFileSync(join(dir, 'result'), 'utf8').trim()).toBe('got 42');
+    const second = entries(dir)[1]!;
+    expect(second).toContain(`**Resumes**: ${runs[0].run}`);
+    expect(second).toMatch(/- \[x\] second/);
+    // nothing left to resume
+    const again = await maint(['resume'], { cwd: dir });
+    expect(again.code).toBe(2);
+  });
+
+  it('resume --yes continues a run paused at a confirm step', async () => {
+    const dir = project({
+      'gate.yaml': 'steps:\n  - { name: before, run: echo before >> trail }\n  - { name: migrate, confirm: "Migrate now?", run: echo migrated >> trail }\nfinally:\n  - { name: fin, run: echo finally >> trail }\n',
+    });
+    expect((await maint(['run', 'gate'], { cwd: dir })).code).toBe(5);
+    expect(entries(dir)[0]).toMatch(/\*\*Result\*\*: paused/);
+    expect(entries(dir)[0]).toMatch(/maint resume \S+ --yes/);
+    const r = await maint(['resume', 'last', '--yes'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(readFileSync(join(dir, 'trail'), 'utf8').trim().split('\n')).toEqual(['before', 'migrated', 'finally']);
+  });
+
+  it('SIGKILL of maint mid-run: the next command records the run as interrupted with its finished steps', async () => {
+    const dir = project({
+      'k.yaml': 'title: Killed\nsteps:\n  - { name: done before the kill, run: "echo ok" }\n  - { name: long, run: "echo $$ > long.pid; sleep 30" }\n',
+    });
+    const r = await maint(['run', 'k'], {
+      cwd: dir,
+      onSpawn: (child) => {
+        const poll = setInterval(() => {
+          if (existsSync(join(dir, 'long.pid'))) {
+            clearInterval(poll);
+            child.kill('SIGKILL');
+          }
+        }, 50);
+      },
+    });
+    expect(r.signal).toBe('SIGKILL');
+    try {
+      process.kill(Number(readFileSync(join(dir, 'long.pid'), 'utf8')), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    expect(existsSync(join(dir, 'maintenance-log.md'))).toBe(false);
+    const hist = await maint(['history', '--json'], { cwd: dir });
+    expect(hist.stderr).toMatch(/left unfinished by a maint that stopped/);
+    expect(JSON.parse(hist.stdout)[0]).toMatchObject({ runbook: 'k', result: 'interrupted' });
+    const [entry] = entries(dir);
+    expect(entry).toMatch(/\*\*Result\*\*: interrupted/);
+    expect(entry).toMatch(/- \[x\] done before the kill/);
+  });
+});
+
+describe('files maint writes', () => {
+  it('are readable by owner and group only', async () => {
+    const dir = project({ 'p.yaml': 'steps:\n  - { name: talk, run: echo hi }\n' });
+    expect((await maint(['run', 'p'], { cwd: dir })).code).toBe(0);
+    const runDir = join(dir, '.maint/runs', readdirSync(join(dir, '.maint/runs'))[0]!);
+    for (const f of [join(dir, 'maintenance-log.md'), join(runDir, 'run.json'), join(runDir, 'events.ndjson'), join(runDir, 'steps/talk.log')]) {
+      expect((statSync(f).mode & 0o007).toString(8), f).toBe('0');
+    }
+  });
+});

@@ -1,0 +1,359 @@
+import { describe, expect, it } from 'vitest';
+import { MASK, Masker, MIN_LENGTH, maskingForms } from '../../../src/exec/mask.js';
+import { StreamMasker } from '../../../src/exec/stream-mask.js';
+import { isSecretEnvName, SECRET_ENV_NAMES, secretsFromEnv } from '../../../src/exec/secret-env.js';
+
+/** Deterministic PRNG (mulberry32), so a failing chunking can be reproduced. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Independent reference for the masking semantics: mark every character inside any occurrence
+ * (overlapping ones included) of any form, then replace each maximal marked run with `***`.
+ */
+function referenceMask(secrets: string[], text: string): string {
+  const covered = new Array<boolean>(text.length).fill(false);
+  for (const s of secrets) {
+    for (const f of maskingForms(s)) {
+      for (let i = text.indexOf(f); i >= 0; i = text.indexOf(f, i + 1)) covered.fill(true, i, i + f.length);
+    }
+  }
+  let out = '';
+  for (let i = 0; i < text.length; i++) {
+    if (!covered[i]) out += text[i];
+    else if (i === 0 || !covered[i - 1]) out += MASK;
+  }
+  return out;
+}
+
+/**
+ * Whether any `window`-byte run of `secret` can be read back from base64 fragments left in `masked`:
+ * each fragment between masks is decoded at every character offset, in both alphabets.
+ */
+function base64Reveals(masked: string, secret: string, window = 3): boolean {
+  const bytes = Buffer.from(secret, 'utf8');
+  const needles: Buffer[] = [];
+  for (let i = 0; i + window <= bytes.length; i++) needles.push(bytes.subarray(i, i + window));
+  for (const piece of masked.split(MASK)) {
+    for (let drop = 0; drop < 4; drop++) {
+      for (const enc of ['base64', 'base64url'] as const) {
+        const decoded = Buffer.from(piece.slice(drop), enc);
+        if (needles.some((n) => decoded.includes(n))) return true;
+      }
+    }
+  }
+  return false;
+}
+
+/** Splits `text` at random points (empty chunks and single characters included, surrogate pairs may be split). */
+function randomChunks(text: string, next: () => number): string[] {
+  const chunks: string[] = [];
+  let i = 0;
+  while (i < text.length) {
+    const r = next();
+    const size = r < 0.1 ? 0 : r < 0.4 ? 1 : Math.floor(next() * 40);
+    chunks.push(text.slice(i, i + size));
+    i += size;
+  }
+  if (next() < 0.5) chunks.push('');
+  return chunks;
+}
+
+function streamAll(masker: Masker, chunks: string[]): string[] {
+  const sm = new StreamMasker(masker);
+  const pieces = chunks.map((c) => sm.push(c));
+  pieces.push(sm.flush());
+  return pieces;
+}
+
+describe('maskingForms', () => {
+  it('returns nothing for values shorter than MIN_LENGTH, and the value itself first otherwise', () => {
+    expect(MIN_LENGTH).toBe(4);
+    expect(Masker.MIN_LENGTH).toBe(4);
+    expect(maskingForms('abc')).toEqual([]);
+    expect(maskingForms('')).toEqual([]);
+    const forms = maskingForms('hunter2!');
+    expect(forms).toContain('hunter2!');
+    expect(forms).toContain(Buffer.from('hunter2!').toString('base64'));
+  });
+
+  it('is longest first, without duplicates, and every form has at least MIN_LENGTH characters', () => {
+    for (const s of ['abcd', 'pa ss/w+rd"\\é', 'x'.repeat(50), 'tok€n🔑']) {
+      const forms = maskingForms(s);
+      expect(new Set(forms).size).toBe(forms.length);
+      for (let i = 1; i < forms.length; i++) expect(forms[i - 1]!.length).toBeGreaterThanOrEqual(forms[i]!.length);
+      for (const f of forms) expect(f.length).toBeGreaterThanOrEqual(MIN_LENGTH);
+    }
+  });
+
+  it('includes every base64 variant and the aligned cores for prefixes of 0, 1 and 2 bytes', () => {
+    const s = 'S3cr3t?>~~'; // bytes chosen so that base64 contains `+` and `/`
+    const forms = maskingForms(s);
+    const std = Buffer.from(s).toString('base64');
+    expect(std).toMatch(/[+/]/);
+    expect(forms).toEqual(
+      expect.arrayContaining([std, std.replace(/=+$/, ''), Buffer.from(s).toString('base64url'), std.replace(/\+/g, '-').replace(/\//g, '_')]),
+    );
+    // The core for prefix k is what every blob with the secret at that alignment contains.
+    for (let k = 0; k < 3; k++) {
+      const a = Buffer.concat([Buffer.alloc(k, 0x00), Buffer.from(s), Buffer.alloc(2, 0x00)]).toString('base64');
+      const b = Buffer.concat([Buffer.alloc(k, 0xff), Buffer.from(s), Buffer.alloc(2, 0xff)]).toString('base64');
+      const core = forms.find((f) => a.includes(f) && b.includes(f) && !f.includes('='));
+      expect(core, `core for prefix ${k}`).toBeDefined();
+    }
+  });
+
+  it('includes URL-encoded and JSON-escaped forms', () => {
+    const s = `p@ss w/"q"\\é!`;
+    const forms = maskingForms(s);
+    expect(forms).toContain(encodeURIComponent(s));
+    expect(forms).toContain(encodeURIComponent(s).replace(/%20/g, '+'));
+    expect(forms).toContain(new URLSearchParams({ x: s }).toString().slice(2));
+    expect(forms).toContain(JSON.stringify(s).slice(1, -1));
+    expect(forms).toContain('p@ss w\\/\\"q\\"\\\\\\u00e9!');
+  });
+
+  it('leaves out encoded forms shorter than MIN_LENGTH', () => {
+    // A 4-byte value: the base64 core at alignment 1 has exactly 4 chars and is kept; nothing shorter is.
+    for (const f of maskingForms('abcd')) expect(f.length).toBeGreaterThanOrEqual(4);
+    expect(maskingForms('abcd')).toContain(Buffer.from('\x00abcd').toString('base64').slice(2, 6));
+  });
+});
+
+describe('Masker', () => {
+  it('masks plain values, every occurrence, and reports empty', () => {
+    const m = new Masker(['s3cr3t-value']);
+    expect(m.empty).toBe(false);
+    expect(m.mask('a s3cr3t-value b s3cr3t-value')).toBe('a *** b ***');
+    expect(new Masker([]).empty).toBe(true);
+    expect(new Masker([]).mask('anything')).toBe('anything');
+  });
+
+  it('does not mask values shorter than MIN_LENGTH (masking "1" or "ab" would garble everything)', () => {
+    const m = new Masker(['1', 'ab', 'xyz', '']);
+    expect(m.empty).toBe(true);
+    expect(m.mask('1 ab xyz 12345')).toBe('1 ab xyz 12345');
+    expect(new Masker(['abcd', 'ab']).mask('ab abcd')).toBe('ab ***');
+  });
+
+  it('masks standalone base64 in every variant', () => {
+    const s = 'S3cr3t?>~~';
+    const m = new Masker([s]);
+    const b = Buffer.from(s);
+    for (const enc of [b.toString('base64'), b.toString('base64').replace(/=+$/, ''), b.toString('base64url'), b.toString('base64url') + '==']) {
+      const out = m.mask(`value: ${enc}\n`);
+      expect(out, enc).toBe('value: ***\n');
+    }
+  });
+
+  it('masks base64 of a secret embedded in a longer base64 blob at every alignment, so it cannot be decoded back', () => {
+    for (const s of ['hunter2-is-my-password', 'S3cr3t?>~~', 'abcd', 'tok€n🔑xy']) {
+      const m = new Masker([s]);
+      for (let k = 0; k < 6; k++) {
+        for (const suffix of ['', 'Q', 'QR', '@db.example:5432 end']) {
+          const prefix = 'USER:'.slice(0, k);
+          for (const enc of ['base64', 'base64url'] as const) {
+            const blob = Buffer.from(prefix + s + suffix).toString(enc);
+            expect(base64Reveals(blob, s), 'the check itself must see the secret in the unmasked blob').toBe(true);
+            const out = m.mask(`Authorization: Basic ${blob}\n`);
+            const where = `${s} prefix=${k} suffix=${suffix.length} ${enc}: ${out}`;
+            expect(out, where).toContain(MASK);
+            for (const f of maskingForms(s)) expect(out.includes(f), `${where} still contains ${f}`).toBe(false);
+            expect(base64Reveals(out, s), where).toBe(false);
+          }
+        }
+      }
+    }
+  });
+
+  it('masks URL-encoded forms', () => {
+    const s = 'p@ss w/rd!&=';
+    const m = new Masker([s]);
+    expect(m.mask(`GET /login?pw=${encodeURIComponent(s)}&x=1`)).toBe('GET /login?pw=***&x=1');
+    expect(m.mask(`pw=${encodeURIComponent(s).replace(/%20/g, '+')}&x=1`)).toBe('pw=***&x=1');
+    expect(m.mask(new URLSearchParams({ pw: s, x: '1' }).toString())).toBe('pw=***&x=1');
+  });
+
+  it('masks JSON-escaped forms', () => {
+    const s = 'he said "hi" \\ back/é';
+    const m = new Masker([s]);
+    expect(m.mask(JSON.stringify({ pw: s, n: 1 }))).toBe('{"pw":"***","n":1}');
+    expect(m.mask(JSON.stringify({ pw: s }, null, 2))).toBe('{\n  "pw": "***"\n}');
+    expect(m.mask('{"pw": "he said \\"hi\\" \\\\ back\\/\\u00e9"}')).toBe('{"pw": "***"}');
+  });
+
+  it('hides overlapping secrets whole, and merges adjacent occurrences into one mask', () => {
+    const m = new Masker(['abcdef', 'defghi']);
+    expect(m.mask('xx abcdefghi yy')).toBe('xx *** yy');
+    // The shorter secret starts first: neither "longest wins" nor "leftmost wins" may leave a tail visible.
+    expect(new Masker(['xyzabc', 'abcdefghi']).mask('<xyzabcdefghi>')).toBe('<***>');
+    expect(new Masker(['abab']).mask('ababab!')).toBe('***!');
+    expect(new Masker(['s3cr3t']).mask('s3cr3ts3cr3t s3cr3t')).toBe('*** ***');
+  });
+
+  it('agrees with an independent reference implementation on random texts', () => {
+    const next = rng(7);
+    const secrets = ['abcdef', 'defghi', 'abab', 'zz"z\\z', 'q q&q'];
+    const alphabet = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'z', '"', '\\', ' ', 'q', '&', '%', '2', '0', '\n'];
+    const m = new Masker(secrets);
+    for (let round = 0; round < 300; round++) {
+      let text = '';
+      const len = Math.floor(next() * 80);
+      for (let i = 0; i < len; i++) {
+        text += next() < 0.1 ? secrets[Math.floor(next() * secrets.length)]! : alphabet[Math.floor(next() * alphabet.length)]!;
+      }
+      expect(m.mask(text), JSON.stringify(text)).toBe(referenceMask(secrets, text));
+    }
+  });
+});
+
+describe('StreamMasker', () => {
+  const secrets = [
+    'pg-Pa55word!',
+    'abcdef',
+    'defghi', // overlaps abcdef
+    'line1\nline2-secret', // contains a newline
+    'tok€n🔑-emoji', // surrogate pair
+    'ghp_0123456789abcdefABCDEF', // appears base64-encoded and at the very end
+    'p@ss w/rd"\\',
+  ];
+  const masker = new Masker(secrets);
+  const text = [
+    'connecting with pg-Pa55word! ...',
+    'overlap: xxabcdefghiyy and abcdefabcdef',
+    'multiline: line1\nline2-secret done',
+    `json: ${JSON.stringify({ pw: 'p@ss w/rd"\\' })}`,
+    `url: https://x/?pw=${encodeURIComponent('p@ss w/rd"\\')}`,
+    `basic: ${Buffer.from('user:ghp_0123456789abcdefABCDEF').toString('base64')}`,
+    `b64: ${Buffer.from('ghp_0123456789abcdefABCDEF').toString('base64')}`, // the longest form of all
+    'emoji tok€n🔑-emoji and 🔑🔑 plain',
+    'end: ghp_0123456789abcdefABCDEF',
+  ].join('\n');
+
+  it('the fixture is masked by Masker, and matches the reference', () => {
+    const whole = masker.mask(text);
+    expect(whole).toBe(referenceMask(secrets, text));
+    for (const s of secrets) expect(whole).not.toContain(s);
+    expect(whole.endsWith(`end: ${MASK}`)).toBe(true);
+  });
+
+  it('the fixture contains a form of the maximal length (where an off-by-one in holding back would show)', () => {
+    const longest = secrets.flatMap(maskingForms).filter((f) => f.length === masker.maxFormLength);
+    expect(longest.some((f) => text.includes(f))).toBe(true);
+  });
+
+  it('for every split into two chunks, and one character at a time, the output is masker.mask(text)', () => {
+    const expected = masker.mask(text);
+    for (let i = 0; i <= text.length; i++) {
+      const got = streamAll(masker, [text.slice(0, i), text.slice(i)]).join('');
+      if (got !== expected) expect.fail(`split at ${i}: ${JSON.stringify(got)}`);
+    }
+    expect(streamAll(masker, [...text]).join('')).toBe(expected);
+  });
+
+  it('for 200 random chunkings: concat(push...) + flush() === masker.mask(text), and no piece holds a secret', () => {
+    const expected = masker.mask(text);
+    const allForms = secrets.flatMap(maskingForms);
+    const next = rng(42);
+    for (let round = 0; round < 200; round++) {
+      const chunks = randomChunks(text, next);
+      expect(chunks.join('')).toBe(text);
+      const pieces = streamAll(masker, chunks);
+      expect(pieces.join(''), `chunks: ${JSON.stringify(chunks)}`).toBe(expected);
+      for (const p of pieces) {
+        const leaked = allForms.find((f) => p.includes(f));
+        if (leaked !== undefined) expect.fail(`piece ${JSON.stringify(p)} contains ${leaked}`);
+        // Never ends between the halves of a surrogate pair.
+        if (/[\ud800-\udbff]$/.test(p)) expect.fail(`piece ${JSON.stringify(p)} ends with half a surrogate pair`);
+      }
+    }
+  });
+
+  it('masks a secret split across chunks, which per-chunk masking leaks', () => {
+    const chunks = ['password: pg-Pa5', '5wo', 'rd! ok\n'];
+    expect(chunks.map((c) => masker.mask(c)).join('')).toContain('pg-Pa55word!');
+    expect(streamAll(masker, chunks).join('')).toBe('password: *** ok\n');
+  });
+
+  it('masks a run that continues across the held-back boundary as one mask', () => {
+    // abcdef|abcdef|... touching occurrences arriving one character at a time.
+    const input = `<${'abcdef'.repeat(5)}defghi>`;
+    expect(streamAll(masker, [...input]).join('')).toBe('<***>');
+    expect(masker.mask(input)).toBe('<***>');
+  });
+
+  it('holds back at most maxFormLength characters and emits the rest at once', () => {
+    const sm = new StreamMasker(masker);
+    const out = sm.push('x'.repeat(1000));
+    expect(out.length).toBeGreaterThanOrEqual(1000 - masker.maxFormLength);
+    expect(out + sm.flush()).toBe('x'.repeat(1000));
+  });
+
+  it('with nothing to mask, returns each chunk unchanged and holds nothing back', () => {
+    for (const m of [new Masker([]), new Masker(['ab'])]) {
+      const sm = new StreamMasker(m);
+      const chunk = 'partial line without newline, half a pair \ud83d';
+      expect(sm.push(chunk)).toBe(chunk);
+      expect(sm.push('')).toBe('');
+      expect(sm.flush()).toBe('');
+    }
+  });
+
+  it('can be reused after flush', () => {
+    const sm = new StreamMasker(masker);
+    expect(sm.push('a abcde') + sm.flush()).toBe('a abcde');
+    expect(sm.push('f abcdef') + sm.flush()).toBe(`f ${MASK}`);
+  });
+});
+
+describe('secretsFromEnv', () => {
+  it('picks the values of listed names', () => {
+    expect(SECRET_ENV_NAMES).toEqual(expect.arrayContaining(['PGPASSWORD', 'RESTIC_PASSWORD', 'AWS_SECRET_ACCESS_KEY', 'GITHUB_TOKEN', 'SLACK_WEBHOOK_URL', 'DATABASE_URL']));
+    const env = { PGPASSWORD: 'pgpass1', AWS_SECRET_ACCESS_KEY: 'awskey12', SLACK_WEBHOOK_URL: 'https://hooks.slack.com/services/T0/B0/XyZ', HOME: '/home/me', PATH: '/usr/bin' };
+    expect(secretsFromEnv(env).sort()).toEqual(['awskey12', 'https://hooks.slack.com/services/T0/B0/XyZ', 'pgpass1']);
+  });
+
+  it('applies the suffix rule (case-insensitively), but not to names that merely contain a suffix', () => {
+    for (const n of ['DB_PASSWORD', 'APP_SECRET', 'NPM_TOKEN', 'STRIPE_API_KEY', 'SSH_PRIVATE_KEY', 'db_password', 'TOKEN', 'PASSWORD']) {
+      expect(isSecretEnvName(n), n).toBe(true);
+    }
+    for (const n of ['HOME', 'NPM_TOKEN_FILE', 'TOKENIZER', 'PASSWORD_HINT', 'PUBLIC_KEY', 'API_KEYS_DIR', 'MYTOKEN']) {
+      expect(isSecretEnvName(n), n).toBe(false);
+    }
+    const env = { DB_PASSWORD: 'dbpw', NPM_TOKEN_FILE: '/run/token', X_API_KEY: 'k-123', USER: 'me' };
+    expect(secretsFromEnv(env).sort()).toEqual(['dbpw', 'k-123']);
+  });
+
+  it('adds extra names, skips empty and undefined values, and returns no duplicates', () => {
+    const env = { MY_CRED: 'cred-1', OTHER: 'x', GH_TOKEN: '', GITHUB_TOKEN: undefined, VAULT_TOKEN: 'cred-1' };
+    expect(secretsFromEnv(env, ['my_cred'])).toEqual(['cred-1']);
+    expect(secretsFromEnv(env)).toEqual(['cred-1']);
+  });
+
+  it('returns the whole URL and its password part, encoded and decoded', () => {
+    const url = 'postgres://app:pa%40ss%2Fw0rd@db.internal:5432/prod?sslmode=require';
+    const got = secretsFromEnv({ DATABASE_URL: url });
+    expect(got).toEqual(expect.arrayContaining([url, 'pa%40ss%2Fw0rd', 'pa@ss/w0rd']));
+    expect(got).toHaveLength(3);
+    // An unescaped `@` in the password, and a password the URL parser rejects (unescaped `/`).
+    expect(secretsFromEnv({ DATABASE_URL: 'postgres://app:p@ss@db/prod' })).toContain('p@ss');
+    expect(secretsFromEnv({ DATABASE_URL: 'postgres://app:pa/ss@db/prod' })).toContain('pa/ss');
+    expect(secretsFromEnv({ REDIS_PASSWORD: 'redis://:rpass99@cache:6379' })).toContain('rpass99');
+    // No password: only the whole value.
+    expect(secretsFromEnv({ DATABASE_URL: 'postgres://app@db/prod' })).toEqual(['postgres://app@db/prod']);
+  });
+
+  it('makes a URL password masked where it is printed by itself', () => {
+    const m = new Masker(secretsFromEnv({ DATABASE_URL: 'postgres://app:Wh1sk3y@db:5432/prod' }));
+    expect(m.mask('FATAL: password authentication failed (tried Wh1sk3y)')).toBe('FATAL: password authentication failed (tried ***)');
+    expect(m.mask('DATABASE_URL=postgres://app:Wh1sk3y@db:5432/prod')).toBe('DATABASE_URL=***');
+  });
+});
