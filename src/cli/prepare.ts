@@ -42,7 +42,7 @@ export async function preparePlan(name: string, flags: PlanFlags): Promise<Prepa
   });
   if (!plan) throw new InvalidInput(diagnostics);
   // Environment variables that are secrets by name (PGPASSWORD, *_TOKEN, …) are masked too.
-  plan.secrets = [...new Set([...plan.secrets, ...secretsFromEnv(process.env)])];
+  plan.secrets = [...new Set([...plan.secrets, ...secretsFromEnv(process.env, config.secretEnv)])];
   return { config, library, plan };
 }
 

@@ -64,7 +64,7 @@ export async function runSession(plan: Plan, config: Config, opts: SessionOption
     runId, runbook: plan.runbook.name, title: plan.runbook.title, file: plan.runbook.file, cwd: process.cwd(),
     pid: process.pid, host: hostname(), by: meta.by, via: meta.via, ciUrl: meta.ciUrl, startedAt: started,
     status: 'running', resumedFrom: opts.resumedFrom, flags: { ...opts.flags, log: config.log },
-  });
+  }, config.outputCap);
   const record = emptyRecord(meta, { runId, runbook: plan.runbook.name, title: plan.runbook.title, time: started });
 
   // First SIGINT/SIGTERM: stop the step, roll back, run finally. A second one: skip the rollbacks.

@@ -12,6 +12,8 @@ const ConfigSchema = z.strictObject({
   log: z.string().optional(),
   state: z.string().optional(),
   vars: z.record(z.string(), z.unknown()).optional(),
+  secret_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).optional(),
+  output_cap: z.union([z.number().int().positive(), z.string().regex(/^\d+\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 64MB')]).optional(),
   notify: z.array(z.unknown()).optional(),
   healthcheck: z.string().optional(),
   metrics: z.string().optional(),
@@ -41,6 +43,10 @@ export interface Config {
   log: string;
   state: string;
   vars: Record<string, unknown>;
+  /** More environment variable names whose values are secrets (beyond PGPASSWORD, *_TOKEN, …). */
+  secretEnv: string[];
+  /** Bytes of each step's output kept in the journal. */
+  outputCap: number;
   /** The config file used, if any. */
   file?: string;
 }
@@ -76,6 +82,17 @@ export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = pr
     log: fromHere(flags.log) ?? fromHere(env.MAINT_LOG) ?? fromFile(file.log) ?? resolve(cwd, 'maintenance-log.md'),
     state: fromHere(flags.state) ?? fromHere(env.MAINT_STATE) ?? fromFile(file.state) ?? resolve(cwd, '.maint'),
     vars: file.vars ?? {},
+    secretEnv: file.secret_env ?? [],
+    outputCap: parseSize(file.output_cap) ?? 64 * 1024 * 1024,
     file: found?.filepath,
   };
+}
+
+const UNITS: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** `64MB`, `1GiB` or a number of bytes. */
+function parseSize(v: number | string | undefined): number | undefined {
+  if (v === undefined || typeof v === 'number') return v;
+  const m = /^(\d+)\s*([a-z]+)$/i.exec(v)!;
+  return Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
 }

@@ -154,3 +154,52 @@ describe('files maint writes', () => {
     }
   });
 });
+
+describe('log results and configuration', () => {
+  it('warned runs say "passed with warnings"; --log chooses the file', async () => {
+    const dir = project({
+      'w.yaml': 'title: Backups\nsteps:\n  - name: restic check\n    run: exit 3\n    expect: exit_code in [0, 3]\n    warn: exit_code == 3\n',
+    });
+    const r = await maint(['run', 'w', '--log', 'logs/ops.md'], { cwd: dir });
+    expect(r.code).toBe(0);
+    const text = readFileSync(join(dir, 'logs/ops.md'), 'utf8');
+    expect(text).toMatch(/\*\*Result\*\*: passed with warnings/);
+    expect(text).toMatch(/Issues encountered[\s\S]*restic check/);
+    expect(existsSync(join(dir, 'maintenance-log.md'))).toBe(false);
+  });
+
+  it('SIGTERM during a step: the entry says interrupted', async () => {
+    const dir = project({ 't.yaml': 'title: Term\nsteps:\n  - { name: first, run: "true" }\n  - { name: long, run: "echo $$ > long.pid; sleep 30" }\n' });
+    const r = await maint(['run', 't'], {
+      cwd: dir,
+      onSpawn: (child) => {
+        const poll = setInterval(() => {
+          if (existsSync(join(dir, 'long.pid'))) {
+            clearInterval(poll);
+            child.kill('SIGTERM');
+          }
+        }, 50);
+      },
+    });
+    expect(r.code).toBe(143);
+    const [entry] = entries(dir);
+    expect(entry).toMatch(/\*\*Result\*\*: interrupted/);
+    expect(entry).toMatch(/- \[x\] first/);
+    expect(entry).toMatch(/- \[ \] long/);
+  });
+
+  it('config output_cap bounds each step output file and notes the truncation; secret_env adds secret names', async () => {
+    const dir = project({
+      './maint.config.yaml': 'output_cap: 1KB\nsecret_env: [MY_CUSTOM_CRED]\n',
+      'o.yaml': 'steps:\n  - { name: chatty, run: "echo $MY_CUSTOM_CRED; head -c 5000 /dev/zero | tr \\"\\\\\\\\0\\" x" }\n',
+    });
+    const r = await maint(['run', 'o'], { cwd: dir, env: { MY_CUSTOM_CRED: 'custom-cred-value' } });
+    expect(r.code).toBe(0);
+    const runDir = join(dir, '.maint/runs', readdirSync(join(dir, '.maint/runs'))[0]!);
+    const out = readFileSync(join(runDir, 'steps/chatty.log'), 'utf8');
+    expect(out.startsWith('***\n' + 'x'.repeat(990))).toBe(true);
+    expect(out).not.toContain('custom-cred-value');
+    expect(out).toMatch(/\[maint: output truncated at 1000 bytes\]/);
+    expect(out.length).toBeLessThan(1100);
+  });
+});
