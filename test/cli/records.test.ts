@@ -17,7 +17,8 @@ steps:
     manual: Look at the error dashboard
 `,
     });
-    const r = await maint(['run', 'daily'], { cwd: dir });
+    // no terminal and no CI: cron
+    const r = await maint(['run', 'daily'], { cwd: dir, env: { CI: undefined } });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/log: maintenance-log\.md \(run \S+\)/);
     const [entry] = entries(dir);
@@ -29,6 +30,10 @@ steps:
     expect(entry).toMatch(/~~Replica lag~~.*skipped/);
     expect(entry).toMatch(/- \[ \] Review the error dashboard — pending \(manual\): Look at the error dashboard/);
     expect(entry).toMatch(/Follow-up actions[\s\S]*- \[ \] Review the error dashboard \(manual task left pending\)/);
+    // a CI job, with the pipeline's URL
+    const env = { CI: 'true', GITHUB_SERVER_URL: 'https://github.example', GITHUB_REPOSITORY: 'ops/infra', GITHUB_RUN_ID: '77' };
+    expect((await maint(['run', 'daily'], { cwd: dir, env })).code).toBe(0);
+    expect(entries(dir)[1]).toMatch(/\*\*Performed by\*\*: \S+@\S+ \(CI.*https:\/\/github\.example\/ops\/infra\/actions\/runs\/77/);
   });
 
   it('a failed run: reasons, rollbacks, and where the full output is', async () => {
