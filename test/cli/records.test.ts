@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { maint, project } from '../helpers/cli.js';
+import { maint, project, signalWhenFileAppears } from '../helpers/cli.js';
 
 const log = (dir: string) => readFileSync(join(dir, 'maintenance-log.md'), 'utf8');
 const entries = (dir: string) => log(dir).split(/\n(?=## \d{4}-\d\d-\d\d: )/).filter((e) => e.startsWith('## '));
@@ -124,14 +124,7 @@ steps:
     });
     const r = await maint(['run', 'k'], {
       cwd: dir,
-      onSpawn: (child) => {
-        const poll = setInterval(() => {
-          if (existsSync(join(dir, 'long.pid'))) {
-            clearInterval(poll);
-            child.kill('SIGKILL');
-          }
-        }, 50);
-      },
+      onSpawn: signalWhenFileAppears(join(dir, 'long.pid'), 'SIGKILL'),
     });
     expect(r.signal).toBe('SIGKILL');
     try {
@@ -177,14 +170,7 @@ describe('log results and configuration', () => {
     const dir = project({ 't.yaml': 'title: Term\nsteps:\n  - { name: first, run: "true" }\n  - { name: long, run: "echo $$ > long.pid; sleep 30" }\n' });
     const r = await maint(['run', 't'], {
       cwd: dir,
-      onSpawn: (child) => {
-        const poll = setInterval(() => {
-          if (existsSync(join(dir, 'long.pid'))) {
-            clearInterval(poll);
-            child.kill('SIGTERM');
-          }
-        }, 50);
-      },
+      onSpawn: signalWhenFileAppears(join(dir, 'long.pid'), 'SIGTERM'),
     });
     expect(r.code).toBe(143);
     const [entry] = entries(dir);

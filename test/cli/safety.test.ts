@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { maint, project } from '../helpers/cli.js';
+import { maint, project, signalWhenFileAppears } from '../helpers/cli.js';
 
 const PAYLOADS = [
   '; touch PWNED',
@@ -181,14 +181,7 @@ finally:
       });
       const r = await maint(['run', 'sig'], {
         cwd: dir,
-        onSpawn: (child) => {
-          const poll = setInterval(() => {
-            if (existsSync(join(dir, 'long.pid'))) {
-              clearInterval(poll);
-              child.kill(signal);
-            }
-          }, 50);
-        },
+        onSpawn: signalWhenFileAppears(join(dir, 'long.pid'), signal),
       });
       expect(r.code).toBe(code);
       expect(readFileSync(join(dir, 'trail'), 'utf8').trim().split('\n')).toEqual(['first', 'undo-first', 'finally']);

@@ -3,7 +3,7 @@
  * folder, without a terminal and with stdin closed unless a test says otherwise.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,4 +57,17 @@ export function project(files: Record<string, string>): string {
 /** Lines of output without timestamps, for order assertions. */
 export function lines(text: string): string[] {
   return text.split('\n').map((l) => l.replace(/^\d\d:\d\d:\d\d /, '')).filter(Boolean);
+}
+
+/** An `onSpawn` that sends `signal` to maint once a step has written `file` (so it is mid-step). */
+export function signalWhenFileAppears(file: string, signal: NodeJS.Signals): (child: ChildProcess) => void {
+  return (child) => {
+    const poll = setInterval(() => {
+      if (existsSync(file)) {
+        clearInterval(poll);
+        child.kill(signal);
+      }
+    }, 50);
+    child.on('close', () => clearInterval(poll));
+  };
 }
