@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, type Config, type ConfigFlags } from '../config/config.js';
+import { unsafeFiles } from '../config/permissions.js';
 import { secretsFromEnv } from '../exec/secret-env.js';
 import { buildPlan } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
@@ -33,6 +34,8 @@ export async function preparePlan(name: string, flags: PlanFlags): Promise<Prepa
   const explicit = parseVarFlags(flags.var ?? []);
   const file = flags.varsFile ? readVarsFile(flags.varsFile) : {};
   if (tree.diagnostics.length > 0 || !tree.root) throw new InvalidInput(tree.diagnostics);
+  const unsafe = unsafeFiles([...[...tree.runbooks.values()].map((rb) => rb.file), ...(config.file ? [config.file] : [])]);
+  if (unsafe.length > 0) throw new InvalidInput(unsafe);
   const { plan, diagnostics } = buildPlan({
     root: tree.root,
     runbooks: tree.runbooks,

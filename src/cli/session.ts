@@ -11,6 +11,7 @@ import { execute } from '../exec/executor.js';
 import { spawnRunner } from '../exec/runner.js';
 import type { Plan } from '../plan/types.js';
 import { JournalWriter } from '../record/journal.js';
+import { acquireLock } from '../record/lock.js';
 import { formatLogEntry } from '../record/log-entry.js';
 import { appendLogEntry } from '../record/log-file.js';
 import { applyEvent, emptyRecord, runMeta } from '../record/summary.js';
@@ -45,6 +46,19 @@ function whoAmI(): string {
 }
 
 export async function runSession(plan: Plan, config: Config, opts: SessionOptions): Promise<number> {
+  const runId = newRunId();
+  const lock = acquireLock(config.state, plan.runbook.name, runId);
+  if (lock.tookOver) {
+    process.stderr.write(`maint: took over the stale lock of ${plan.runbook.name} (pid ${lock.tookOver.pid} on ${lock.tookOver.host} is gone)\n`);
+  }
+  try {
+    return await runLocked(plan, config, opts, runId);
+  } finally {
+    lock.release();
+  }
+}
+
+async function runLocked(plan: Plan, config: Config, opts: SessionOptions, runId: string): Promise<number> {
   const tty = Boolean(process.stdout.isTTY) && !process.env.CI;
   const reporter = await createReporter({
     plan,
@@ -56,7 +70,6 @@ export async function runSession(plan: Plan, config: Config, opts: SessionOption
     tailLines: 5,
   });
 
-  const runId = newRunId();
   opts.onRunId?.(runId);
   const started = Date.now();
   const meta = { ...runMeta(process.env, isInteractive(), whoAmI(), hostname()), resumedFrom: opts.resumedFrom };

@@ -3,19 +3,17 @@
  * The next maint command that opens the state dir closes it as interrupted, from its journal,
  * and writes its log entry with what had completed.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { listRunDirs, outputFileName, readEvents, writeMetaFile, type RunMetaFile } from './journal.js';
 import { formatLogEntry } from './log-entry.js';
 import { appendLogEntry } from './log-file.js';
-import { listRunDirs, readEvents, writeMetaFile, type RunMetaFile } from './journal.js';
 import { applyEvent, emptyRecord } from './summary.js';
 import type { RunRecord } from './types.js';
-import { join } from 'node:path';
-import { outputFileName } from './journal.js';
-import { existsSync } from 'node:fs';
 
 /** Alive and still a maint process (pids are reused). Zombies count as gone. */
-export function isRunAlive(meta: RunMetaFile): boolean {
+export function isRunAlive(meta: Pick<RunMetaFile, 'pid' | 'host'>): boolean {
   if (meta.host !== hostname()) return true; // another host's run: not ours to judge
   try {
     process.kill(meta.pid, 0);

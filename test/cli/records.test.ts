@@ -57,8 +57,10 @@ steps:
 
   it('five concurrent runs append five whole entries to one log', async () => {
     const big = 'x'.repeat(3000);
-    const dir = project({ 'c.yaml': `title: Concurrent\nsteps:\n${Array.from({ length: 30 }, (_, i) => `  - { name: "step ${i} ${big}", run: "true" }`).join('\n')}\n` });
-    const results = await Promise.all(Array.from({ length: 5 }, () => maint(['run', 'c', '-q'], { cwd: dir })));
+    // five runbooks (one run of a runbook at a time is the lock's job), one log
+    const text = `title: Concurrent\nsteps:\n${Array.from({ length: 30 }, (_, i) => `  - { name: "step ${i} ${big}", run: "true" }`).join('\n')}\n`;
+    const dir = project(Object.fromEntries([1, 2, 3, 4, 5].map((n) => [`c${n}.yaml`, text])));
+    const results = await Promise.all([1, 2, 3, 4, 5].map((n) => maint(['run', `c${n}`, '-q'], { cwd: dir })));
     expect(results.map((r) => r.code)).toEqual([0, 0, 0, 0, 0]);
     const all = entries(dir);
     expect(all).toHaveLength(5);
