@@ -10,7 +10,12 @@ import type { StepState } from '../exec/context.js';
 import { execute } from '../exec/executor.js';
 import { spawnRunner } from '../exec/runner.js';
 import type { Plan } from '../plan/types.js';
+import { Masker } from '../exec/mask.js';
+import { pingEnd, pingStart, type PingResult } from '../notify/healthcheck.js';
+import { writeMetrics } from '../notify/metrics.js';
+import { notifyAll } from '../notify/webhook.js';
 import { JournalWriter } from '../record/journal.js';
+import type { RunRecord } from '../record/types.js';
 import { acquireLock } from '../record/lock.js';
 import { formatLogEntry } from '../record/log-entry.js';
 import { appendLogEntry } from '../record/log-file.js';
@@ -28,6 +33,8 @@ export interface SessionOptions {
   flags: { var: string[]; varsFile?: string };
   resumedFrom?: string;
   restored?: Map<string, StepState>;
+  /** --force outside the window: who and why, for the log. */
+  forced?: { by: string; reason: string };
   /** Told the new run's id before it starts (resume marks the old run with it). */
   onRunId?: (runId: string) => void;
 }
@@ -79,6 +86,9 @@ async function runLocked(plan: Plan, config: Config, opts: SessionOptions, runId
     status: 'running', resumedFrom: opts.resumedFrom, flags: { ...opts.flags, log: config.log },
   }, config.outputCap);
   const record = emptyRecord(meta, { runId, runbook: plan.runbook.name, title: plan.runbook.title, time: started });
+  if (opts.forced) record.forced = opts.forced;
+  // The monitor hears that the run started; this never delays the run for long nor fails it.
+  const startPing = config.healthcheck ? pingStart(config.healthcheck, { runId, timeoutMs: 3000, retries: 1 }) : Promise.resolve(null);
 
   // First SIGINT/SIGTERM: stop the step, roll back, run finally. A second one: skip the rollbacks.
   const soft = new AbortController();
@@ -115,6 +125,7 @@ async function runLocked(plan: Plan, config: Config, opts: SessionOptions, runId
       restored: opts.restored,
     });
     await reporter.close();
+    record.notices = [...(record.notices ?? []), ...(await tellTheWorld(config, record, plan, await startPing))];
     await appendLogEntry(config.log, formatLogEntry(record));
     if (!opts.quiet) {
       const shown = relative(process.cwd(), config.log) || config.log;
@@ -124,4 +135,22 @@ async function runLocked(plan: Plan, config: Config, opts: SessionOptions, runId
   } finally {
     for (const s of signals) process.off(s, onSignal);
   }
+}
+
+/**
+ * Webhooks, the healthcheck ping and the metrics file, after the run. A monitor that is down
+ * is noted in the log entry; it never changes the run's result or hangs it.
+ */
+async function tellTheWorld(config: Config, record: RunRecord, plan: Plan, started: PingResult | null): Promise<string[]> {
+  const masker = new Masker(plan.secrets);
+  const [hooks, ping, metrics] = await Promise.all([
+    config.notify.length > 0 ? notifyAll(config.notify, record, { masker }) : Promise.resolve([]),
+    config.healthcheck ? pingEnd(config.healthcheck, record.exitCode, formatLogEntry(record), { masker, runId: record.runId }) : Promise.resolve(null),
+    config.metrics ? writeMetrics(config.metrics, record) : Promise.resolve(null),
+  ]);
+  const notices: string[] = [];
+  for (const h of hooks) if (!h.ok) notices.push(`notification to ${h.url} failed: ${h.error ?? 'no answer'}`);
+  for (const p of [started, ping]) if (p && !p.ok) notices.push(`healthcheck ping ${p.url} failed: ${p.error ?? 'no answer'}`);
+  if (metrics && !metrics.ok) notices.push(`metrics file ${metrics.file} not written: ${metrics.error ?? 'unknown error'}`);
+  return notices;
 }

@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { formatPath } from '../runbook/diagnostics.js';
 import { InvalidInput } from '../cli/errors.js';
+import { NotifyTargetSchema, type NotifyTarget } from '../notify/webhook.js';
 
 const ConfigSchema = z.strictObject({
   runbooks: z.array(z.string()).optional(),
@@ -14,8 +15,8 @@ const ConfigSchema = z.strictObject({
   vars: z.record(z.string(), z.unknown()).optional(),
   secret_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).optional(),
   output_cap: z.union([z.number().int().positive(), z.string().regex(/^\d+\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 64MB')]).optional(),
-  notify: z.array(z.unknown()).optional(),
-  healthcheck: z.string().optional(),
+  notify: z.array(NotifyTargetSchema).optional(),
+  healthcheck: z.string().url().optional(),
   metrics: z.string().optional(),
 });
 
@@ -47,6 +48,11 @@ export interface Config {
   secretEnv: string[];
   /** Bytes of each step's output kept in the journal. */
   outputCap: number;
+  notify: NotifyTarget[];
+  /** healthchecks.io-style ping URL: /start, then /<exit code>. */
+  healthcheck?: string;
+  /** Prometheus textfile-collector file. */
+  metrics?: string;
   /** The config file used, if any. */
   file?: string;
 }
@@ -83,6 +89,9 @@ export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = pr
     state: fromHere(flags.state) ?? fromHere(env.MAINT_STATE) ?? fromFile(file.state) ?? resolve(cwd, '.maint'),
     vars: file.vars ?? {},
     secretEnv: file.secret_env ?? [],
+    notify: (file.notify ?? []) as NotifyTarget[],
+    healthcheck: file.healthcheck,
+    metrics: fromFile(file.metrics),
     outputCap: parseSize(file.output_cap) ?? 64 * 1024 * 1024,
     file: found?.filepath,
   };

@@ -51,7 +51,7 @@ export function formatLogEntry(run: RunRecord, opts: { dr?: DrResult } = {}): st
 
   if (run.rollbacks.length > 0) out.push('**Rollbacks**:', ...run.rollbacks.map(rollbackLine), '');
 
-  const issues = issuesOf(run.steps);
+  const issues = [...issuesOf(run.steps), ...(run.notices ?? []).map((n) => inline(n, REASON_MAX))];
   if (issues.length === 0) out.push('**Issues encountered**: None', '');
   else out.push('**Issues encountered**:', ...issues.map((i) => `- ${i}`), '');
 

@@ -47,4 +47,8 @@ export interface RunRecord {
   resumedFrom?: string;
   /** Where a paused run waits. */
   pausedAt?: string;
+  /** Problems around the run that did not change its result (a webhook that was down, …). */
+  notices?: string[];
+  /** Set when the run was started outside its maintenance window with --force. */
+  forced?: { by: string; reason: string };
 }
