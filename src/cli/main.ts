@@ -43,6 +43,8 @@ export function buildProgram(): Command {
     .option('--no-rollback', 'on failure, do not run rollbacks')
     .option('--log <file>', 'maintenance log file (default ./maintenance-log.md)')
     .option('--state <dir>', 'state directory: journal, step output (default ./.maint)')
+    .option('--json', 'NDJSON events on stdout (one JSON object per line, nothing else)')
+    .option('--junit <file>', 'write a JUnit XML report (a testcase per step)')
     .option('-q, --quiet', 'only failures and the result')
     .option('-v, --verbose', 'all output of every step')
     .addHelpText(
@@ -121,6 +123,8 @@ Examples:
     .option('--no-rollback', 'on failure, do not run rollbacks')
     .option('--log <file>', 'maintenance log file (default ./maintenance-log.md)')
     .option('--state <dir>', 'state directory (default ./.maint)')
+    .option('--json', 'NDJSON events on stdout')
+    .option('--junit <file>', 'write a JUnit XML report')
     .option('-q, --quiet', 'only failures and the result')
     .option('-v, --verbose', 'all output of every step')
     .addHelpText('after', `

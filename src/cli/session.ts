@@ -29,6 +29,10 @@ export interface SessionOptions {
   quiet: boolean;
   verbose: boolean;
   color?: boolean;
+  /** --json: NDJSON on stdout, nothing else there. */
+  json?: boolean;
+  /** --junit FILE. */
+  junit?: string;
   /** Flags recorded so that `maint resume` can plan the same run again. */
   flags: { var: string[]; varsFile?: string };
   resumedFrom?: string;
@@ -75,6 +79,9 @@ async function runLocked(plan: Plan, config: Config, opts: SessionOptions, runId
     verbose: opts.verbose,
     quiet: opts.quiet,
     tailLines: 5,
+    json: opts.json,
+    junit: opts.junit,
+    env: process.env,
   });
 
   opts.onRunId?.(runId);
@@ -127,7 +134,7 @@ async function runLocked(plan: Plan, config: Config, opts: SessionOptions, runId
     await reporter.close();
     record.notices = [...(record.notices ?? []), ...(await tellTheWorld(config, record, plan, await startPing))];
     await appendLogEntry(config.log, formatLogEntry(record));
-    if (!opts.quiet) {
+    if (!opts.quiet && !opts.json) {
       const shown = relative(process.cwd(), config.log) || config.log;
       process.stdout.write(`log: ${shown.startsWith('..') ? config.log : shown} (run ${runId})\n`);
     }

@@ -90,7 +90,7 @@ const isUtc = (timezone: string) => timezone === 'UTC' || timezone === 'Etc/UTC'
 /** `2026-11-29 02:00 UTC`, `2026-04-05 03:00 Europe/Helsinki (UTC+3)` */
 export function formatInZone(date: Date, timezone: string): string {
   const t = zonedTime(date, timezone);
-  return isUtc(timezone) ? `${t.local} GMT` : `${t.local} ${t.zone} (${t.offset})`;
+  return isUtc(timezone) ? `${t.local} UTC` : `${t.local} ${t.zone} (${t.offset})`;
 }
 
 /** `5d 23h`, `3h 12m`, `12m`, `40s`: how far ahead `ms` is, coarsely. */

@@ -16,6 +16,8 @@ export interface ResumeFlags extends ConfigFlags {
   quiet?: boolean;
   verbose?: boolean;
   color?: boolean;
+  json?: boolean;
+  junit?: string;
 }
 
 export async function resumeCommand(arg: string | undefined, flags: ResumeFlags): Promise<number> {
@@ -54,13 +56,15 @@ export async function resumeCommand(arg: string | undefined, flags: ResumeFlags)
   // Only the steps before the start point count as done.
   const done = new Set(plan.steps.slice(0, plan.steps.indexOf(start)).flatMap(ownQids));
   for (const q of [...restored.keys()]) if (!done.has(q)) restored.delete(q);
-  if (!flags.quiet) process.stdout.write(`resuming run ${meta.runId} (${meta.runbook}, ${meta.status}) from step ${start.qid}\n`);
+  if (!flags.quiet && !flags.json) process.stdout.write(`resuming run ${meta.runId} (${meta.runbook}, ${meta.status}) from step ${start.qid}\n`);
   return runSession(resumed, config, {
     yes: flags.yes ?? false,
     noRollback: flags.rollback === false,
     quiet: flags.quiet ?? false,
     verbose: flags.verbose ?? false,
     color: flags.color,
+    json: flags.json,
+    junit: flags.junit,
     flags: { var: meta.flags.var, varsFile: meta.flags.varsFile },
     resumedFrom: meta.runId,
     restored,

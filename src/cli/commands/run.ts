@@ -12,6 +12,8 @@ export interface RunFlags extends PlanFlags {
   quiet?: boolean;
   verbose?: boolean;
   color?: boolean;
+  json?: boolean;
+  junit?: string;
 }
 
 export async function runCommand(name: string, flags: RunFlags): Promise<number> {
@@ -31,6 +33,8 @@ export async function runCommand(name: string, flags: RunFlags): Promise<number>
     quiet: flags.quiet ?? false,
     verbose: flags.verbose ?? false,
     color: flags.color,
+    json: flags.json,
+    junit: flags.junit,
     flags: { var: nonSecretVars(flags.var ?? [], plan.secrets), varsFile: flags.varsFile },
   });
 }
