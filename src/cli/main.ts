@@ -41,6 +41,8 @@ export function buildProgram(): Command {
     .option('-y, --yes', 'answer yes to confirm steps (unattended runs pause at them otherwise, exit 5)')
     .option('--dry-run', 'print the plan and run nothing')
     .option('--no-rollback', 'on failure, do not run rollbacks')
+    .option('--force', 'run outside the maintenance window (emergency maintenance; needs --reason)')
+    .option('--reason <text>', 'why the window is overridden: recorded in the log')
     .option('--log <file>', 'maintenance log file (default ./maintenance-log.md)')
     .option('--state <dir>', 'state directory: journal, step output (default ./.maint)')
     .option('--json', 'NDJSON events on stdout (one JSON object per line, nothing else)')
@@ -55,6 +57,7 @@ Examples:
   $ maint run weekly --var namespace=staging --dry-run
   $ maint run update-patch --var image=api:v1.2.4 --yes
   $ maint run monthly --from vacuum
+  $ maint run update-patch --force --reason "CVE-2026-1234 hotfix"
 
 Exit codes: 0 passed, 1 a step failed (rollbacks ok), 2 invalid input (nothing ran),
 3 a rollback failed, 4 outside the window, 5 paused at a confirm step, 75 locked, 130/143 interrupted.`,
@@ -134,6 +137,26 @@ Examples:
     .action(async (arg: string | undefined, flags) => {
       const { resumeCommand } = await import('./commands/resume.js');
       process.exitCode = await resumeCommand(arg, flags);
+    });
+
+  withConfig(program.command('schedule'))
+    .description('runbooks with a schedule: next runs and windows; or ready crontab lines / Kubernetes CronJobs')
+    .option('--crontab', 'print crontab lines (cd, PATH, the command, where output goes)')
+    .option('--k8s', 'print Kubernetes CronJob manifests (batch/v1, concurrencyPolicy Forbid)')
+    .option('--image <image>', 'with --k8s: the container image with maint (default maint:latest)')
+    .option('--namespace <ns>', 'with --k8s: namespace (default maintenance)')
+    .option('--configmap <name>', 'with --k8s: ConfigMap holding the runbooks (default maint-runbooks)')
+    .option('--state-claim <name>', 'with --k8s: PersistentVolumeClaim for the state and log (default maint-state)')
+    .option('--count <n>', 'how many next runs to show (default 3)')
+    .option('--json', 'as JSON')
+    .addHelpText('after', `
+Examples:
+  $ maint schedule
+  $ maint schedule --crontab | crontab -
+  $ maint schedule --k8s --image registry.example.com/maint:1.0 | kubectl apply -f -`)
+    .action(async (flags) => {
+      const { scheduleCommand } = await import('./commands/schedule.js');
+      process.exitCode = await scheduleCommand(flags);
     });
 
   program

@@ -48,7 +48,7 @@ export function newRunId(now = new Date()): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;
 }
 
-function whoAmI(): string {
+export function whoAmI(): string {
   try {
     return userInfo().username;
   } catch {

@@ -93,6 +93,10 @@ export interface Plan {
   /** Runbook-level environment for every step (templates rendered at run time). */
   env: Record<string, Template>;
   requires: string[];
+  /** IANA zone of `schedule` and `window` (UTC by default). */
+  timezone: string;
+  schedule?: string;
+  window?: { cron: string; duration: string };
   objectives?: { rtoMs?: number; rpoMs?: number };
   steps: PlanStep[];
   finally: PlanStep[];

@@ -35,7 +35,8 @@ export function formatLogEntry(run: RunRecord, opts: { dr?: DrResult } = {}): st
     ...(run.resumedFrom ? [`**Resumes**: ${inline(run.resumedFrom, NAME_MAX)}`] : []),
     `**Start**: ${utcDate(run.startedAt)} ${new Date(run.startedAt).toISOString().slice(11, 19)} UTC`,
     `**Duration**: ${formatDuration(run.durationMs)}`,
-    `**Result**: ${result(run)}`,
+    `**Result**: ${result(run)}${run.forced ? ', forced outside the window' : ''}`,
+    ...(run.forced ? [`**Forced**: by ${inline(run.forced.by, NAME_MAX)}: ${inline(run.forced.reason, REASON_MAX)}`] : []),
     ...(opts.dr ? [`**DR objectives**: ${drLine(opts.dr)}`] : []),
   ];
   out.push(...header.map((line, i) => (i < header.length - 1 ? line + HARD_BREAK : line)), '');

@@ -1,11 +1,16 @@
 import { missingCommands } from '../../exec/preflight.js';
 import { formatPlan } from '../../plan/format.js';
 import { recoverOrphans } from '../../record/recover.js';
-import { UsageError } from '../errors.js';
+import { hostname } from 'node:os';
+import type { Plan } from '../../plan/types.js';
+import { formatWindowRefusal, windowState } from '../../schedule/window.js';
+import { MaintError, UsageError } from '../errors.js';
 import { preparePlan, type PlanFlags } from '../prepare.js';
-import { runSession } from '../session.js';
+import { runSession, whoAmI } from '../session.js';
 
 export interface RunFlags extends PlanFlags {
+  force?: boolean;
+  reason?: string;
   yes?: boolean;
   dryRun?: boolean;
   rollback?: boolean;
@@ -22,6 +27,7 @@ export async function runCommand(name: string, flags: RunFlags): Promise<number>
     process.stdout.write(formatPlan(plan, process.env));
     return 0;
   }
+  const forced = checkWindow(plan.runbook.name, plan.window, plan.timezone, flags);
   const missing = missingCommands(plan.requires);
   if (missing.length > 0) {
     throw new UsageError(`${plan.runbook.file}: requires ${missing.join(', ')}, not found on PATH; nothing was run (see maint doctor)`);
@@ -36,6 +42,7 @@ export async function runCommand(name: string, flags: RunFlags): Promise<number>
     json: flags.json,
     junit: flags.junit,
     flags: { var: nonSecretVars(flags.var ?? [], plan.secrets), varsFile: flags.varsFile },
+    forced,
   });
 }
 
@@ -49,4 +56,28 @@ export async function closeOrphans(stateDir: string): Promise<void> {
 /** --var values to remember for resume; a secret's value is never written down. */
 function nonSecretVars(pairs: string[], secrets: string[]): string[] {
   return pairs.filter((p) => !secrets.includes(p.slice(p.indexOf('=') + 1)));
+}
+
+/**
+ * Outside its maintenance window a runbook is refused (exit 4) unless forced with a reason;
+ * then who and why go into the log.
+ */
+function checkWindow(
+  runbook: string,
+  window: Plan['window'],
+  timezone: string,
+  flags: RunFlags,
+): { by: string; reason: string } | undefined {
+  if (flags.force && !flags.reason?.trim()) throw new UsageError('--force needs --reason "…": the log records why the window was overridden');
+  if (!window) return undefined;
+  const now = new Date();
+  let open: boolean;
+  try {
+    open = windowState(window, timezone, now).open;
+  } catch (err) {
+    throw new UsageError(`${runbook}: window: ${(err as Error).message}`);
+  }
+  if (open) return undefined;
+  if (!flags.force) throw new MaintError(formatWindowRefusal(runbook, window, timezone, now), 4);
+  return { by: `${whoAmI()}@${hostname()}`, reason: flags.reason!.trim() };
 }
