@@ -32,8 +32,10 @@ describe('memory', () => {
       const r = await result;
       return { code: r.code, peak: await peak };
     };
-    const idle = await measure('idle');
-    const big = await measure('big');
+    // Peaks wobble with GC timing: take the lower of two runs of each.
+    const lower = (a: { code: number | null; peak: number }, b: { code: number | null; peak: number }) => (a.peak <= b.peak ? a : b);
+    const idle = lower(await measure('idle'), await measure('idle'));
+    const big = lower(await measure('big'), await measure('big'));
     expect(idle.code).toBe(0);
     expect(big.code).toBe(0);
     const growthMb = (big.peak - idle.peak) / 1024 / 1024;
