@@ -20,7 +20,7 @@
 import { stripVTControlCharacters } from 'node:util';
 import type { RunEvent, StepStatus } from '../exec/events.js';
 import { formatDuration } from '../runbook/duration.js';
-import { MARK, SectionedLog, isBad, oneLine, resultPhrase, type RollbackTally, type Section, type SectionStyle } from './github.js';
+import { MARK, SectionedLog, isBad, oneLine, resultPhrase, type RollbackTally, type Section, type SectionStyle } from './sections.js';
 import type { Reporter } from './reporter.js';
 
 const ESC = '\u001b';

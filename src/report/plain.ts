@@ -5,18 +5,9 @@
 import type { RunEvent, StepStatus } from '../exec/events.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
+import { MARK } from './sections.js';
 import { LineTail } from './tail.js';
 
-const MARK: Record<StepStatus, string> = {
-  passed: 'ok',
-  warned: 'WARN',
-  failed: 'FAIL',
-  issue: 'ISSUE',
-  skipped: 'skip',
-  pending: 'TODO',
-  interrupted: 'INTERRUPTED',
-  paused: 'PAUSED',
-};
 
 /** A tiny colouring helper so the plain reporter need not load chalk when colour is off. */
 function paint(enabled: boolean) {

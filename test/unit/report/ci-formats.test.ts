@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../src/exec/events.js';
-import { createGithubReporter, escapeData, escapeProperty, LineSplitter } from '../../../src/report/github.js';
+import { createGithubReporter, escapeData, escapeProperty } from '../../../src/report/github.js';
+import { LineSplitter } from '../../../src/report/sections.js';
 import { createGitlabReporter, sectionId } from '../../../src/report/gitlab.js';
 import type { Reporter } from '../../../src/report/reporter.js';
 
