@@ -67,7 +67,6 @@ export function renderCommand(spec: CommandSpec, ctx: Record<string, unknown>, m
 export async function runCommandStep(step: CommandStep, deps: StepDeps): Promise<Verdict> {
   const { state, masker, emit } = deps;
   const own = stepsOf(state, step.scope.prefix);
-  const wantJson = [...step.expect, ...step.warn, ...step.outputs.map(([, e]) => e)].some((e) => /\bjson\b/.test(e.source));
   let delay = step.retry.delayMs;
   let last: Verdict = { status: 'failed', warnings: [], attempts: 0, exitCode: null, outputs: {} };
 
@@ -94,7 +93,7 @@ export async function runCommandStep(step: CommandStep, deps: StepDeps): Promise
       return { ...last, attempts: attempt, reason: masker.mask(`could not render the command: ${(err as Error).message}`) };
     }
 
-    last = judge(step, result, attempt, pre, wantJson, masker);
+    last = judge(step, result, attempt, pre, masker);
     own[step.id] = {
       status: last.status,
       outputs: last.outputs,
@@ -113,7 +112,7 @@ export async function runCommandStep(step: CommandStep, deps: StepDeps): Promise
 }
 
 /** Did this attempt pass? Exit status (unless expect reads exit_code), outputs, expect, then warn. */
-function judge(step: CommandStep, r: SpawnResult, attempt: number, pre: Record<string, unknown>, wantJson: boolean, masker: Masker): Verdict {
+function judge(step: CommandStep, r: SpawnResult, attempt: number, pre: Record<string, unknown>, masker: Masker): Verdict {
   const base = { warnings: [] as string[], attempts: attempt, exitCode: r.exitCode, outputs: {} as Record<string, unknown> };
   const fail = (reason: string): Verdict => ({ ...base, status: 'failed', reason: masker.mask(reason) });
   if (r.aborted) return { ...base, status: 'interrupted', reason: 'interrupted' };
@@ -122,7 +121,7 @@ function judge(step: CommandStep, r: SpawnResult, attempt: number, pre: Record<s
   if (step.failOnExitCode && r.exitCode !== 0) {
     return fail(r.exitCode === null ? `killed by ${r.signal}` : `exit code ${r.exitCode}${lastLine(r.stderr)}`);
   }
-  const post = postContext(pre, r, attempt, wantJson);
+  const post = postContext(pre, r, attempt, step.readsJson);
   for (const [name, expr] of step.outputs) {
     try {
       base.outputs[name] = toPlain(expr.evaluate(post));

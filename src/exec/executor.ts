@@ -297,10 +297,9 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
       else if (r.spawnError) reason = r.spawnError;
       else if (r.aborted) reason = 'interrupted';
       else {
-        const refsExit = spec.expect.some((e) => /\bexit_code\b/.test(e.source));
-        if (!refsExit && r.exitCode !== 0) reason = `exit code ${r.exitCode}`;
+        if (spec.failOnExitCode && r.exitCode !== 0) reason = `exit code ${r.exitCode}`;
         else {
-          const post = postContext(ctx, r, 1, spec.expect.some((e) => /\bjson\b/.test(e.source)));
+          const post = postContext(ctx, r, 1, spec.readsJson);
           const bad = spec.expect.find((e) => {
             try {
               return !evaluateBool(e, post);

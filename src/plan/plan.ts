@@ -49,6 +49,9 @@ export function buildPlan(input: PlanInput): PlanResult {
     return template;
   };
   const exprs = (v: string | string[] | undefined): CompiledExpr[] => asList(v).map((s) => compile(s));
+  /** Does any of these expressions read this name? (decided once here, not per run) */
+  const reads = (name: string, ...sources: (string | string[] | undefined)[]) =>
+    sources.flatMap(asList).some((s) => references(s).roots.has(name));
 
   const planRunbook = (rb: LoadedRunbook, scope: Scope, depth: number) => {
     const defaults = rb.input.defaults ?? {};
@@ -82,7 +85,8 @@ export function buildPlan(input: PlanInput): PlanResult {
           ...base,
           kind: 'command',
           command: command(step.run),
-          failOnExitCode: !asList(step.expect).some((s) => references(s).roots.has('exit_code')),
+          failOnExitCode: !reads('exit_code', step.expect),
+          readsJson: reads('json', step.expect, step.warn, Object.values(step.outputs ?? {})),
           expect,
           warn: exprs(step.warn),
           outputs: Object.entries(step.outputs ?? {}).map(([k, v]) => [k, compile(v)] as [string, CompiledExpr]),
@@ -95,8 +99,14 @@ export function buildPlan(input: PlanInput): PlanResult {
             rollback === undefined
               ? undefined
               : rbObj
-                ? { command: command(rbObj.run), timeoutMs: ms(rbObj.timeout) ?? ms(defaults.timeout), expect: exprs(rbObj.expect) }
-                : { command: command(rollback as string | string[]), timeoutMs: ms(defaults.timeout), expect: [] },
+                ? {
+                    command: command(rbObj.run),
+                    timeoutMs: ms(rbObj.timeout) ?? ms(defaults.timeout),
+                    expect: exprs(rbObj.expect),
+                    failOnExitCode: !reads('exit_code', rbObj.expect),
+                    readsJson: reads('json', rbObj.expect),
+                  }
+                : { command: command(rollback as string | string[]), timeoutMs: ms(defaults.timeout), expect: [], failOnExitCode: true, readsJson: false },
         };
       }
       if (step.manual !== undefined) return { ...base, kind: 'manual', text: tpl(step.manual) };

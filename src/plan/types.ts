@@ -21,6 +21,10 @@ export interface RollbackSpec {
   command: CommandSpec;
   timeoutMs?: number;
   expect: CompiledExpr[];
+  /** False when an expectation reads `exit_code`: then it decides, not the exit status. */
+  failOnExitCode: boolean;
+  /** An expectation reads `json`: parse stdout for it. */
+  readsJson: boolean;
 }
 
 export interface RetrySpec {
@@ -53,6 +57,8 @@ export interface CommandStep extends StepBase {
   command: CommandSpec;
   /** False when an expectation reads `exit_code`: then it decides, not the exit status. */
   failOnExitCode: boolean;
+  /** An expectation, warning or output reads `json`: parse stdout for it. */
+  readsJson: boolean;
   expect: CompiledExpr[];
   warn: CompiledExpr[];
   outputs: [string, CompiledExpr][];
