@@ -43,6 +43,29 @@ export interface SessionOptions {
   onRunId?: (runId: string) => void;
 }
 
+/** The flags `run` and `resume` share, as session options. */
+export interface OutputFlags {
+  yes?: boolean;
+  rollback?: boolean;
+  quiet?: boolean;
+  verbose?: boolean;
+  color?: boolean;
+  json?: boolean;
+  junit?: string;
+}
+
+export function outputOptions(flags: OutputFlags): Pick<SessionOptions, 'yes' | 'noRollback' | 'quiet' | 'verbose' | 'color' | 'json' | 'junit'> {
+  return {
+    yes: flags.yes ?? false,
+    noRollback: flags.rollback === false,
+    quiet: flags.quiet ?? false,
+    verbose: flags.verbose ?? false,
+    color: flags.color,
+    json: flags.json,
+    junit: flags.junit,
+  };
+}
+
 /** Sortable and unique enough for one state dir: 20261123T021500Z-3f9a1c. */
 export function newRunId(now = new Date()): string {
   return `${now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`;

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { stripVTControlCharacters } from 'node:util';
 import type { RunStatus, StepStatus } from '../exec/events.js';
+import { appendToLine } from './tail.js';
 
 /** One section: a command step's or a rollback's command and output. */
 export interface Section {
@@ -233,18 +234,7 @@ export class LineSplitter {
       piece = piece.slice(0, -1);
       p.cr = true;
     }
-    const cr = piece.lastIndexOf('\r');
-    if (cr >= 0) {
-      p.text = '';
-      p.cut = false;
-      piece = piece.slice(cr + 1);
-    }
-    if (p.cut || piece === '') return;
-    const room = this.max - p.text.length;
-    if (piece.length > room) {
-      p.text += piece.slice(0, Math.max(0, room)) + '…';
-      p.cut = true;
-    } else p.text += piece;
+    appendToLine(p, piece, this.max);
   }
 }
 

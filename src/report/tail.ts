@@ -8,9 +8,29 @@ import { stripVTControlCharacters } from 'node:util';
 /** A line longer than this is cut: a tail is for glancing at, not for reading a minified file. */
 export const MAX_LINE_LENGTH = 1000;
 
-interface OpenLine {
+/** A line still being written: its text so far, and whether it was already cut at the bound. */
+export interface OpenLine {
   text: string;
   cut: boolean;
+}
+
+/**
+ * Add a piece of output (no newline in it) to an open line, as a terminal would show it: a
+ * carriage return starts the line over (progress bars), and past `max` characters it is cut.
+ */
+export function appendToLine(p: OpenLine, piece: string, max: number): void {
+  const cr = piece.lastIndexOf('\r');
+  if (cr >= 0) {
+    p.text = '';
+    p.cut = false;
+    piece = piece.slice(cr + 1);
+  }
+  if (p.cut || piece === '') return;
+  const room = max - p.text.length;
+  if (piece.length > room) {
+    p.text += piece.slice(0, Math.max(0, room)) + '…';
+    p.cut = true;
+  } else p.text += piece;
 }
 
 export class LineTail {
@@ -92,19 +112,7 @@ export class LineTail {
   }
 
   private append(p: OpenLine, piece: string): void {
-    // A carriage return (progress bars) starts the line over, as a terminal would show it.
-    const cr = piece.lastIndexOf('\r');
-    if (cr >= 0) {
-      p.text = '';
-      p.cut = false;
-      piece = piece.slice(cr + 1);
-    }
-    if (p.cut || piece === '') return;
-    const room = this.maxLineLength - p.text.length;
-    if (piece.length > room) {
-      p.text += piece.slice(0, Math.max(0, room)) + '…';
-      p.cut = true;
-    } else p.text += piece;
+    appendToLine(p, piece, this.maxLineLength);
   }
 
   private add(line: string): void {

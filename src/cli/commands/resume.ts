@@ -3,21 +3,14 @@ import { loadConfig, type ConfigFlags } from '../../config/config.js';
 import { listRunDirs, readEvents, writeMetaFile } from '../../record/journal.js';
 import { UsageError } from '../errors.js';
 import { preparePlan } from '../prepare.js';
-import { runSession } from '../session.js';
+import { outputOptions, runSession, type OutputFlags } from '../session.js';
 import { closeOrphans } from './run.js';
 
 const RESUMABLE = new Set(['failed', 'paused', 'interrupted']);
 const FINISHED = new Set(['passed', 'warned', 'issue', 'pending', 'skipped']);
 
-export interface ResumeFlags extends ConfigFlags {
-  yes?: boolean;
+export interface ResumeFlags extends ConfigFlags, OutputFlags {
   var?: string[];
-  rollback?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
-  color?: boolean;
-  json?: boolean;
-  junit?: string;
 }
 
 export async function resumeCommand(arg: string | undefined, flags: ResumeFlags): Promise<number> {
@@ -58,13 +51,7 @@ export async function resumeCommand(arg: string | undefined, flags: ResumeFlags)
   for (const q of [...restored.keys()]) if (!done.has(q)) restored.delete(q);
   if (!flags.quiet && !flags.json) process.stdout.write(`resuming run ${meta.runId} (${meta.runbook}, ${meta.status}) from step ${start.qid}\n`);
   return runSession(resumed, config, {
-    yes: flags.yes ?? false,
-    noRollback: flags.rollback === false,
-    quiet: flags.quiet ?? false,
-    verbose: flags.verbose ?? false,
-    color: flags.color,
-    json: flags.json,
-    junit: flags.junit,
+    ...outputOptions(flags),
     flags: { var: meta.flags.var, varsFile: meta.flags.varsFile },
     resumedFrom: meta.runId,
     restored,

@@ -6,19 +6,12 @@ import type { Plan } from '../../plan/types.js';
 import { formatWindowRefusal, windowState } from '../../schedule/window.js';
 import { MaintError, UsageError } from '../errors.js';
 import { preparePlan, type PlanFlags } from '../prepare.js';
-import { runSession, whoAmI } from '../session.js';
+import { outputOptions, runSession, whoAmI, type OutputFlags } from '../session.js';
 
-export interface RunFlags extends PlanFlags {
+export interface RunFlags extends PlanFlags, OutputFlags {
   force?: boolean;
   reason?: string;
-  yes?: boolean;
   dryRun?: boolean;
-  rollback?: boolean;
-  quiet?: boolean;
-  verbose?: boolean;
-  color?: boolean;
-  json?: boolean;
-  junit?: string;
 }
 
 export async function runCommand(name: string, flags: RunFlags): Promise<number> {
@@ -34,13 +27,7 @@ export async function runCommand(name: string, flags: RunFlags): Promise<number>
   }
   await closeOrphans(config.state);
   return runSession(plan, config, {
-    yes: flags.yes ?? false,
-    noRollback: flags.rollback === false,
-    quiet: flags.quiet ?? false,
-    verbose: flags.verbose ?? false,
-    color: flags.color,
-    json: flags.json,
-    junit: flags.junit,
+    ...outputOptions(flags),
     flags: { var: nonSecretVars(flags.var ?? [], plan.secrets), varsFile: flags.varsFile },
     forced,
   });
