@@ -28,16 +28,9 @@ function withVars(cmd: Command): Command {
     .option('--only <step>', 'run only this step (and finally)');
 }
 
-export function buildProgram(): Command {
-  const program = new Command('maint')
-    .description('Run maintenance runbooks: YAML steps with expectations, retries, timeouts and rollbacks.')
-    .version(version(), '-V, --version')
-    .showSuggestionAfterError()
-    .configureHelp({ sortSubcommands: false })
-    .exitOverride();
-
-  withVars(withConfig(program.command('run').argument('<runbook>', 'runbook name (or path to a .yaml file)')))
-    .description('run a runbook')
+/** What `run` and `dr-test` share: one option set, one path (commands/run.ts). */
+function withRunOptions(cmd: Command): Command {
+  return withVars(withConfig(cmd))
     .option('-y, --yes', 'answer yes to confirm steps (unattended runs pause at them otherwise, exit 5)')
     .option('--dry-run', 'print the plan and run nothing')
     .option('--no-rollback', 'on failure, do not run rollbacks')
@@ -48,7 +41,22 @@ export function buildProgram(): Command {
     .option('--json', 'NDJSON events on stdout (one JSON object per line, nothing else)')
     .option('--junit <file>', 'write a JUnit XML report (a testcase per step)')
     .option('-q, --quiet', 'only failures and the result')
-    .option('-v, --verbose', 'all output of every step')
+    .option('-v, --verbose', 'all output of every step');
+}
+
+const RUN_EXIT_CODES = `Exit codes: 0 passed, 1 a step failed (rollbacks ok), 2 invalid input (nothing ran),
+3 a rollback failed, 4 outside the window, 5 paused at a confirm step, 75 locked, 130/143 interrupted.`;
+
+export function buildProgram(): Command {
+  const program = new Command('maint')
+    .description('Run maintenance runbooks: YAML steps with expectations, retries, timeouts and rollbacks.')
+    .version(version(), '-V, --version')
+    .showSuggestionAfterError()
+    .configureHelp({ sortSubcommands: false })
+    .exitOverride();
+
+  withRunOptions(program.command('run').argument('<runbook>', 'runbook name (or path to a .yaml file)'))
+    .description('run a runbook (one with `objectives` is measured as a DR test)')
     .addHelpText(
       'after',
       `
@@ -59,12 +67,34 @@ Examples:
   $ maint run monthly --from vacuum
   $ maint run update-patch --force --reason "CVE-2026-1234 hotfix"
 
-Exit codes: 0 passed, 1 a step failed (rollbacks ok), 2 invalid input (nothing ran),
-3 a rollback failed, 4 outside the window, 5 paused at a confirm step, 75 locked, 130/143 interrupted.`,
+${RUN_EXIT_CODES}`,
     )
     .action(async (name: string, flags) => {
       const { runCommand } = await import('./commands/run.js');
       process.exitCode = await runCommand(name, flags);
+    });
+
+  withRunOptions(program.command('dr-test').argument('[runbook]', 'a runbook with `objectives` and a `disaster: true` step (default dr-test)'))
+    .description('run a DR test: measure RTO and RPO against the runbook\'s objectives; a missed one fails the run')
+    .addHelpText(
+      'after',
+      `
+RTO: from the end of the \`disaster: true\` step to the end of the last step.
+RPO: the time of the disaster minus the \`recovery_point\` output a step declares
+(an ISO 8601 timestamp or unix seconds).
+
+Examples:
+  $ maint dr-test
+  $ maint dr-test restore-drill --yes
+  $ maint history --dr
+
+${RUN_EXIT_CODES}
+A missed objective fails the run (exit 1) even when every step passed; a runbook without
+objectives or a disaster step is refused (exit 2).`,
+    )
+    .action(async (name: string | undefined, flags) => {
+      const { drTestCommand } = await import('./commands/dr-test.js');
+      process.exitCode = await drTestCommand(name, flags);
     });
 
   withVars(withConfig(program.command('plan').argument('<runbook>', 'runbook name (or path)')))
@@ -107,12 +137,14 @@ Examples:
   withConfig(program.command('history').argument('[runbook-or-run]', 'a runbook name to filter by, or a run id (or `last`) to show its steps'))
     .description('past runs from the journal: id, runbook, start, duration, result, who')
     .option('--json', 'as JSON')
+    .option('--dr', 'DR tests only: measured RTO and RPO against the objectives, newest first (the trend)')
     .option('--limit <n>', 'how many runs (default 20)')
     .option('--state <dir>', 'state directory (default ./.maint)')
     .addHelpText('after', `
 Examples:
   $ maint history
   $ maint history weekly --limit 5
+  $ maint history --dr dr-test
   $ maint history last`)
     .action(async (arg: string | undefined, flags) => {
       const { historyCommand } = await import('./commands/history.js');

@@ -14,6 +14,7 @@ import { Masker } from '../exec/mask.js';
 import { pingEnd, pingStart, type PingResult } from '../notify/healthcheck.js';
 import { writeMetrics } from '../notify/metrics.js';
 import { notifyAll } from '../notify/webhook.js';
+import { drTargets, measuring } from '../record/dr.js';
 import { JournalWriter } from '../record/journal.js';
 import type { RunRecord } from '../record/types.js';
 import { acquireLock } from '../record/lock.js';
@@ -138,13 +139,14 @@ async function runLocked(plan: Plan, config: Config, opts: SessionOptions, runId
   for (const s of signals) process.on(s, onSignal);
 
   try {
-    const result = await execute(plan, {
+    await execute(plan, {
       runner: spawnRunner,
-      emit: (e) => {
+      // A runbook with objectives is measured on the way: a `dr` event before run:end.
+      emit: measuring(drTargets(plan), (e) => {
         journal.handle(e);
         applyEvent(record, e, (qid) => journal.outputFile(qid));
         reporter.handle(e);
-      },
+      }),
       runId,
       env: process.env as Record<string, string>,
       interaction: terminalInteraction({ yes: opts.yes, interactive: isInteractive(), reporter }),
@@ -161,7 +163,8 @@ async function runLocked(plan: Plan, config: Config, opts: SessionOptions, runId
       const shown = relative(process.cwd(), config.log) || config.log;
       process.stdout.write(`log: ${shown.startsWith('..') ? config.log : shown} (run ${runId})\n`);
     }
-    return result.exitCode;
+    // As run:end recorded it: a missed DR objective turns a pass into exit 1.
+    return record.exitCode;
   } finally {
     for (const s of signals) process.off(s, onSignal);
   }

@@ -2,7 +2,7 @@
  * One command step: render, spawn through the injected runner, judge the result (exit code,
  * outputs, expect, warn), retry with backoff. Returns a verdict; the executor decides what follows.
  */
-import { evaluateBool, toPlain, type CompiledExpr } from '../expr/cel.js';
+import { evaluateBool, toPlain, type CompiledExpr, type ExprContext } from '../expr/cel.js';
 import { renderArgv, renderShell, renderText } from '../expr/template.js';
 import { quoteShellWord } from '../expr/shell-quote.js';
 import { formatDuration } from '../runbook/duration.js';
@@ -64,6 +64,13 @@ export function renderCommand(spec: CommandSpec, ctx: Record<string, unknown>, m
   return { command: { kind: 'argv', argv }, display: masker.mask(argv.map(quoteShellWord).join(' ')) };
 }
 
+/** The env and cwd a step's command (and its rollback) runs with: the base env, then the step's own. */
+export function stepEnvironment(step: CommandStep, baseEnv: Record<string, string>, ctx: ExprContext): { env: Record<string, string>; cwd?: string } {
+  const env = { ...baseEnv };
+  for (const [k, t] of Object.entries(step.env)) env[k] = renderText(t, ctx);
+  return { env, cwd: step.cwd ? renderText(step.cwd, ctx) : undefined };
+}
+
 export async function runCommandStep(step: CommandStep, deps: StepDeps): Promise<Verdict> {
   const { state, masker, emit } = deps;
   const own = stepsOf(state, step.scope.prefix);
@@ -75,13 +82,10 @@ export async function runCommandStep(step: CommandStep, deps: StepDeps): Promise
     let result: SpawnResult;
     try {
       const { command } = renderCommand(step.command, pre, masker);
-      const env = { ...deps.baseEnv };
-      for (const [k, t] of Object.entries(step.env)) env[k] = renderText(t, pre);
       const sink = outputSink(masker, step.qid, emit);
       result = await deps.runner({
         command,
-        env,
-        cwd: step.cwd ? renderText(step.cwd, pre) : undefined,
+        ...stepEnvironment(step, deps.baseEnv, pre),
         timeoutMs: step.timeoutMs,
         killGraceMs: step.killGraceMs,
         signal: deps.signal,

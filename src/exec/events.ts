@@ -3,6 +3,8 @@
  * journal and the log writer, consume this one stream; a `switch` over `type` with a `never`
  * default makes the compiler catch an event kind a consumer forgot.
  */
+import type { DrResult } from '../record/dr.js';
+
 export type StepStatus =
   | 'passed'
   | 'warned'
@@ -39,8 +41,11 @@ export type RunEvent =
       warnings?: string[];
       outputs?: Record<string, unknown>;
     }
-  | { type: 'rollback:start'; time: number; qid: string; name: string; command: string }
-  | { type: 'rollback:end'; time: number; qid: string; name: string; ok: boolean; durationMs: number; reason?: string }
+  /** `manual`: no command can undo the step; this is what a person should do (nothing ran). */
+  | { type: 'rollback:start'; time: number; qid: string; name: string; command: string; manual?: string }
+  | { type: 'rollback:end'; time: number; qid: string; name: string; ok: boolean; durationMs: number; reason?: string; manual?: string }
+  /** A runbook with `objectives` measured (record/dr.ts): sent by the session just before run:end. */
+  | { type: 'dr'; time: number; dr: DrResult }
   | { type: 'run:end'; time: number; status: RunStatus; exitCode: number; durationMs: number; pausedAt?: string };
 
 export type RunEventType = RunEvent['type'];

@@ -9,7 +9,7 @@ import type { CommandStep, Plan, PlanStep } from '../plan/types.js';
 import { formatDuration } from '../runbook/duration.js';
 import { postContext, preContext, stepsOf, type RunState, type StepState } from './context.js';
 import { flatten } from '../plan/plan.js';
-import { outputSink, renderCommand, runCommandStep, type StepDeps, type Verdict } from './command-step.js';
+import { outputSink, renderCommand, runCommandStep, stepEnvironment, type StepDeps, type Verdict } from './command-step.js';
 import type { Emit, Phase, RunStatus, StepStatus } from './events.js';
 import { Masker } from './mask.js';
 import type { Runner } from './runner.js';
@@ -283,12 +283,24 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
     const ctx = preContext(state, step.scope);
     let ok = false;
     let reason: string | undefined;
+    if (spec.kind === 'manual') {
+      // Nothing runs: the text goes to the log's follow-ups for a person.
+      let manual: string;
+      try {
+        manual = masker.mask(renderText(spec.text, ctx));
+      } catch (err) {
+        manual = masker.mask(`undo by hand (could not render the instructions: ${(err as Error).message})`);
+      }
+      emit({ type: 'rollback:start', time: t0, qid: step.qid, name, command: '', manual });
+      emit({ type: 'rollback:end', time: Date.now(), qid: step.qid, name, ok: true, durationMs: 0, manual });
+      return true;
+    }
     try {
       const { command, display } = renderCommand(spec.command, ctx, masker);
       emit({ type: 'rollback:start', time: t0, qid: step.qid, name, command: display });
       const sink = outputSink(masker, `${step.qid}:rollback`, emit);
       const r = await opts.runner({
-        command, env: baseEnv, timeoutMs: spec.timeoutMs, killGraceMs: step.killGraceMs, signal: opts.hardSignal,
+        command, ...stepEnvironment(step, baseEnv, ctx), timeoutMs: spec.timeoutMs, killGraceMs: step.killGraceMs, signal: opts.hardSignal,
         captureLimit: deps.captureLimit,
         onOutput: sink.onOutput,
       });

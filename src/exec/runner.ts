@@ -1,5 +1,5 @@
 /**
- * The only module in maint that spawns processes.
+ * The only module in maint that spawns the processes of steps (src/stack/ starts the demo services).
  *
  * The executor receives a {@link Runner}, so its tests can inject a scripted one; this file is the
  * real implementation on top of plain `child_process.spawn` (execa measured +76 ms import and

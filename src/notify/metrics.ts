@@ -37,7 +37,10 @@ const NAMES = Object.keys(METRICS) as MetricName[];
 const DR_NAMES: readonly MetricName[] = ['maint_dr_rto_seconds', 'maint_dr_rpo_seconds'];
 
 export interface MetricsOptions {
-  /** A DR test's measurements; left out, the runbook's previous DR samples are kept. */
+  /**
+   * A DR test's measurements (default: the run's own `dr`); when neither is given, the
+   * runbook's previous DR samples are kept.
+   */
   dr?: { rtoSeconds?: number; rpoSeconds?: number };
 }
 
@@ -103,9 +106,10 @@ export function renderMetrics(previous: string | undefined, run: RunRecord, opts
     maint_last_run_steps_failed: failedSteps(run).length,
     maint_last_run_success: success ? 1 : 0,
   };
-  if (opts.dr) {
-    if (isNumber(opts.dr.rtoSeconds)) values.maint_dr_rto_seconds = opts.dr.rtoSeconds;
-    if (isNumber(opts.dr.rpoSeconds)) values.maint_dr_rpo_seconds = opts.dr.rpoSeconds;
+  const dr = opts.dr ?? (run.dr && { rtoSeconds: seconds(run.dr.rtoMs), rpoSeconds: seconds(run.dr.rpoMs) });
+  if (dr) {
+    if (isNumber(dr.rtoSeconds)) values.maint_dr_rto_seconds = dr.rtoSeconds;
+    if (isNumber(dr.rpoSeconds)) values.maint_dr_rpo_seconds = dr.rpoSeconds;
   } else {
     for (const n of DR_NAMES) if (mine.has(n)) values[n] = mine.get(n);
   }
@@ -129,6 +133,10 @@ export function renderMetrics(previous: string | undefined, run: RunRecord, opts
 
 function isMetricName(name: string): name is MetricName {
   return Object.hasOwn(METRICS, name);
+}
+
+function seconds(ms: number | undefined): number | undefined {
+  return ms === undefined ? undefined : ms / 1000;
 }
 
 function isNumber(v: unknown): v is number {

@@ -12,7 +12,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { z } from 'zod';
 import type { Masker } from '../exec/mask.js';
-import type { DrResult } from '../record/log-entry.js';
+import { failedOnDr, type DrResult } from '../record/dr.js';
 import type { RunRecord, StepRecord } from '../record/types.js';
 import { formatDuration } from '../runbook/duration.js';
 
@@ -104,6 +104,7 @@ export function resultText(run: RunRecord): string {
     case 'passed':
       return hasWarnings(run) ? 'passed with warnings' : 'passed';
     case 'failed':
+      if (failedOnDr(run)) return 'failed: DR objectives missed';
       return run.rollbacks.length > 0 && run.rollbacks.every((r) => r.ok) ? 'failed, rolled back' : 'failed';
     case 'rollback_failed':
       return 'failed, ROLLBACK FAILED';
@@ -144,7 +145,7 @@ export interface SlackPayload {
  * A short Slack message: title, result, duration, the failed step and why, who ran it and the
  * run id. `text` is the notification/fallback line, `blocks` the formatted message. Masked.
  */
-export function slackPayload(run: RunRecord, masker: Masker, dr?: DrResult): SlackPayload {
+export function slackPayload(run: RunRecord, masker: Masker, dr: DrResult | undefined = run.dr): SlackPayload {
   // Mask each piece of user text before escaping it for Slack (escaping could split a secret).
   const t = (text: string, max = REASON_MAX) => slackEscape(clip(oneLine(masker.mask(text)), max));
   const title = t(run.title || run.runbook, NAME_MAX);
@@ -195,7 +196,7 @@ export const RUN_DOCUMENT_VERSION = 1;
  * The JSON document of a run: fixed keys in a fixed order, absent values as `null` (never left
  * out), times as ISO-8601 UTC plus milliseconds. Every string masked.
  */
-export function jsonPayload(run: RunRecord, masker: Masker, dr?: DrResult): Record<string, unknown> {
+export function jsonPayload(run: RunRecord, masker: Masker, dr: DrResult | undefined = run.dr): Record<string, unknown> {
   const doc = {
     kind: 'maint.run',
     version: RUN_DOCUMENT_VERSION,
@@ -234,6 +235,7 @@ export function jsonPayload(run: RunRecord, masker: Masker, dr?: DrResult): Reco
           rtoMs: dr.rtoMs ?? null,
           rpoMs: dr.rpoMs ?? null,
           objectives: { rtoMs: dr.objectives.rtoMs ?? null, rpoMs: dr.objectives.rpoMs ?? null },
+          missing: dr.missing ?? null,
         }
       : null,
   };
@@ -250,7 +252,7 @@ export interface NotifyOptions {
   /** Attempts after the first (default 2). */
   retries?: number;
   fetch?: typeof fetch;
-  /** A DR run's measured objectives, added to both formats. */
+  /** A DR run's measured objectives, added to both formats (default: the run's own). */
   dr?: DrResult;
 }
 
@@ -464,7 +466,7 @@ function drText(dr: DrResult): string {
   const part = (label: string, ms: number | undefined, target: number | undefined) =>
     ms === undefined ? undefined : `${label} ${formatDuration(ms)}${target === undefined ? '' : ` (target ${formatDuration(target)})`}`;
   const parts = [part('RTO', dr.rtoMs, dr.objectives.rtoMs), part('RPO', dr.rpoMs, dr.objectives.rpoMs)].filter(Boolean);
-  return `${parts.join(', ')}${parts.length ? ' — ' : ''}${dr.met ? 'met' : 'MISSED'}`;
+  return `${parts.join(', ')}${parts.length ? ' — ' : ''}${dr.met ? 'met' : 'MISSED'}${dr.missing ? `: ${dr.missing}` : ''}`;
 }
 
 /** Every string in a JSON-like value, masked. */

@@ -59,27 +59,30 @@ export function formatPlan(plan: Plan, env: Record<string, string | undefined>):
     const flags = [s.readonly ? 'readonly' : '', s.continueOnError ? 'continue_on_error' : '', s.disaster ? 'disaster' : ''].filter(Boolean);
     lines.push(`${indent}${label} ${preview(s.name, ctx, masker, false)}  [${s.qid}]${flags.length ? ` (${flags.join(', ')})` : ''}`);
     const more = indent + ' '.repeat(label.length + 1);
+    // Multi-line scripts and texts stay inside the step's column.
+    const push = (text: string) => lines.push(more + text.trimEnd().replace(/\n/g, `\n${more}  `));
     if (s.skip) lines.push(`${more}skipped: ${s.skip}`);
     if (s.when) lines.push(`${more}when: ${s.when.source}`);
     if (s.confirm) lines.push(`${more}confirm: ${preview(s.confirm, ctx, masker, false)}`);
     switch (s.kind) {
       case 'command': {
-        lines.push(`${more}$ ${commandText(s.command, ctx, masker)}`);
+        push(`$ ${commandText(s.command, ctx, masker)}`);
         for (const [k, t] of Object.entries(s.env)) lines.push(`${more}env ${k}=${preview(t, ctx, masker, false)}`);
         if (s.cwd) lines.push(`${more}cwd: ${preview(s.cwd, ctx, masker, false)}`);
-        for (const e of s.expect) lines.push(`${more}expect: ${e.source}`);
-        for (const e of s.warn) lines.push(`${more}warn: ${e.source}`);
-        for (const [k, e] of s.outputs) lines.push(`${more}output ${k} = ${e.source}`);
+        for (const e of s.expect) push(`expect: ${e.source}`);
+        for (const e of s.warn) push(`warn: ${e.source}`);
+        for (const [k, e] of s.outputs) push(`output ${k} = ${e.source}`);
         const limits = [
           s.timeoutMs !== undefined ? `timeout ${formatDuration(s.timeoutMs)}` : '',
           s.retry.attempts > 1 ? `retry ${s.retry.attempts} attempts, delay ${formatDuration(s.retry.delayMs)}${s.retry.backoff !== 1 ? ` ×${s.retry.backoff}` : ''}` : '',
         ].filter(Boolean);
         if (limits.length) lines.push(`${more}${limits.join('; ')}`);
-        if (s.rollback) lines.push(`${more}rollback: $ ${commandText(s.rollback.command, ctx, masker)}`);
+        if (s.rollback?.kind === 'command') push(`rollback: $ ${commandText(s.rollback.command, ctx, masker)}`);
+        if (s.rollback?.kind === 'manual') push(`rollback by hand: ${preview(s.rollback.text, ctx, masker, false)}`);
         return;
       }
       case 'manual':
-        lines.push(`${more}manual: ${preview(s.text, ctx, masker, false)}`);
+        push(`manual: ${preview(s.text, ctx, masker, false)}`);
         return;
       case 'parallel':
         lines.push(`${more}parallel, concurrency ${s.concurrency}:`);

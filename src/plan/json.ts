@@ -23,7 +23,8 @@ export function planToJson(plan: Plan, env: Record<string, string | undefined>) 
           outputs: Object.fromEntries(s.outputs.map(([k, e]) => [k, e.source])),
           timeout_ms: s.timeoutMs,
           retry: s.retry,
-          rollback: s.rollback && commandText(s.rollback.command, ctx, masker),
+          rollback: s.rollback?.kind === 'command' ? commandText(s.rollback.command, ctx, masker) : undefined,
+          manual_rollback: s.rollback?.kind === 'manual' ? preview(s.rollback.text, ctx, masker, false) : undefined,
         };
       case 'manual':
         return { ...base, manual: preview(s.text, ctx, masker, false) };

@@ -2,7 +2,7 @@
  * The planner: a pure function from validated runbooks and inputs to a Plan. Vars resolved,
  * includes expanded as groups with their own vars, ids qualified, defaults applied. No I/O.
  */
-import { compile, references, type CompiledExpr } from '../expr/cel.js';
+import { compile, evaluateBool, references, type CompiledExpr } from '../expr/cel.js';
 import { parseTemplate, renderValue, templateReferences, type Template } from '../expr/template.js';
 import { didYouMean } from '../runbook/did-you-mean.js';
 import type { Diagnostic } from '../runbook/diagnostics.js';
@@ -36,6 +36,7 @@ const DEFAULT_RETRY_DELAY_MS = 1000;
 export function buildPlan(input: PlanInput): PlanResult {
   const diagnostics: Diagnostic[] = [];
   const secrets: string[] = [];
+  const requires = new Set<string>();
   const { root } = input;
 
   const rootVars = resolveVars(root, input.sources, { checkUnknown: true });
@@ -53,11 +54,14 @@ export function buildPlan(input: PlanInput): PlanResult {
   const reads = (name: string, ...sources: (string | string[] | undefined)[]) =>
     sources.flatMap(asList).some((s) => references(s).roots.has(name));
 
-  const planRunbook = (rb: LoadedRunbook, scope: Scope, depth: number) => {
+  const planRunbook = (rb: LoadedRunbook, scope: Scope, depth: number, needs: Set<string>) => {
     const defaults = rb.input.defaults ?? {};
     const shell = defaults.shell ?? DEFAULT_SHELL;
     const killGraceMs = ms(defaults.kill_grace) ?? DEFAULT_KILL_GRACE_MS;
     const bySteps = new Map<StepInput, StepSite>(rb.sites.map((s) => [s.step, s]));
+    for (const cmd of rb.input.requires ?? []) needs.add(cmd);
+    // An included runbook's own `env` applies to its steps (the root's is the plan's env).
+    const runbookEnv = depth > 0 ? (rb.input.env ?? {}) : {};
 
     const command = (cmd: string | string[]): CommandSpec =>
       typeof cmd === 'string' ? { kind: 'shell', template: tpl(cmd), shell } : { kind: 'argv', templates: cmd.map(tpl) };
@@ -93,20 +97,23 @@ export function buildPlan(input: PlanInput): PlanResult {
           retry: retrySpec(defaults.retry, step.retry),
           timeoutMs: ms(step.timeout) ?? ms(defaults.timeout),
           killGraceMs,
-          env: Object.fromEntries(Object.entries(step.env ?? {}).map(([k, v]) => [k, tpl(String(v))])),
+          env: Object.fromEntries(Object.entries({ ...runbookEnv, ...step.env }).map(([k, v]) => [k, tpl(String(v))])),
           cwd: step.cwd !== undefined ? tpl(step.cwd) : undefined,
           rollback:
             rollback === undefined
               ? undefined
-              : rbObj
+              : rbObj?.manual !== undefined
+                ? { kind: 'manual', text: tpl(rbObj.manual) }
+                : rbObj
                 ? {
-                    command: command(rbObj.run),
+                    kind: 'command',
+                    command: command(rbObj.run!),
                     timeoutMs: ms(rbObj.timeout) ?? ms(defaults.timeout),
                     expect: exprs(rbObj.expect),
                     failOnExitCode: !reads('exit_code', rbObj.expect),
                     readsJson: reads('json', rbObj.expect),
                   }
-                : { command: command(rollback as string | string[]), timeoutMs: ms(defaults.timeout), expect: [], failOnExitCode: true, readsJson: false },
+                : { kind: 'command', command: command(rollback as string | string[]), timeoutMs: ms(defaults.timeout), expect: [], failOnExitCode: true, readsJson: false },
         };
       }
       if (step.manual !== undefined) return { ...base, kind: 'manual', text: tpl(step.manual) };
@@ -137,14 +144,16 @@ export function buildPlan(input: PlanInput): PlanResult {
       diagnostics.push(...resolved.diagnostics);
       secrets.push(...resolved.secrets);
       const inner: Scope = { prefix: `${base.qid}.`, runbook: name, vars: resolved.vars };
-      const { steps, fin } = depth > 20 ? { steps: [], fin: [] } : planRunbook(included, inner, depth + 1);
+      // An include that is off before the run starts (`when: vars.kubernetes`) needs none of its tools.
+      const off = base.when !== undefined && isStaticallyFalse(base.when, ctx);
+      const { steps, fin } = depth > 20 ? { steps: [], fin: [] } : planRunbook(included, inner, depth + 1, off ? new Set() : needs);
       return { ...base, kind: 'include', runbook: name, inner, children: steps, finally: fin };
     };
 
     return { steps: rb.input.steps.map(planStep), fin: (rb.input.finally ?? []).map(planStep) };
   };
 
-  const { steps, fin } = planRunbook(root, rootScope, 0);
+  const { steps, fin } = planRunbook(root, rootScope, 0, requires);
   diagnostics.push(...select(steps, input, root));
   if (diagnostics.length > 0) return { plan: null, diagnostics };
 
@@ -155,7 +164,7 @@ export function buildPlan(input: PlanInput): PlanResult {
       runbook: { name: root.name, title: root.input.title ?? root.name, description: root.input.description, file: root.file },
       scope: rootScope,
       env: Object.fromEntries(Object.entries(root.input.env ?? {}).map(([k, v]) => [k, tpl(String(v))])),
-      requires: root.input.requires ?? [],
+      requires: [...requires],
       timezone: root.input.timezone ?? 'UTC',
       schedule: root.input.schedule,
       window: root.input.window,
@@ -165,6 +174,17 @@ export function buildPlan(input: PlanInput): PlanResult {
       secrets: [...new Set(secrets)],
     },
   };
+}
+
+/** A `when` that reads only vars and env, and is false with them. */
+function isStaticallyFalse(when: CompiledExpr, ctx: { vars: Record<string, unknown>; env: Record<string, string | undefined> }): boolean {
+  const roots = references(when.source).roots;
+  if ([...roots].some((r) => r !== 'vars' && r !== 'env')) return false;
+  try {
+    return !evaluateBool(when, { ...ctx, env: ctx.env as Record<string, string>, steps: {}, now: new Date(), runbook: { name: '', run_id: '' } });
+  } catch {
+    return false;
+  }
 }
 
 function ms(d: string | undefined): number | undefined {

@@ -17,7 +17,16 @@ export type CommandSpec =
   | { kind: 'shell'; template: Template; shell: string[] }
   | { kind: 'argv'; templates: Template[] };
 
-export interface RollbackSpec {
+/** How a step is undone: a command, or (when none can) what a person should do. */
+export type RollbackSpec = CommandRollback | ManualRollback;
+
+export interface ManualRollback {
+  kind: 'manual';
+  text: Template;
+}
+
+export interface CommandRollback {
+  kind: 'command';
   command: CommandSpec;
   timeoutMs?: number;
   expect: CompiledExpr[];

@@ -9,6 +9,7 @@
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunEvent, RunStatus } from '../exec/events.js';
+import type { DrResult } from './dr.js';
 import type { RunVia } from './types.js';
 
 /** What run.json holds. */
@@ -35,6 +36,8 @@ export interface RunMetaFile {
   resumedBy?: string;
   /** Set when a later maint command found this run orphaned and closed it. */
   recovered?: boolean;
+  /** A runbook with `objectives`: what the run measured (for `maint history --dr`). */
+  dr?: DrResult;
   /** The flags needed to resume: non-secret --var values, --vars-file, the maintenance log. */
   flags: { var: string[]; varsFile?: string; log: string };
 }
@@ -71,6 +74,7 @@ export class JournalWriter {
     if (e.type === 'step:output') return this.output(e.qid, e.text);
     writeSync(this.eventsFd, JSON.stringify(e) + '\n');
     if (e.type === 'step:end' || e.type === 'rollback:end') this.closeOutput(e.type === 'rollback:end' ? `${e.qid}:rollback` : e.qid);
+    if (e.type === 'dr') this.meta = { ...this.meta, dr: e.dr }; // written with run:end, which follows
     if (e.type === 'run:end') {
       this.meta = { ...this.meta, status: e.status, exitCode: e.exitCode, durationMs: e.durationMs, pausedAt: e.pausedAt };
       this.writeMeta();

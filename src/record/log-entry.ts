@@ -6,15 +6,8 @@
  */
 import type { StepStatus } from '../exec/events.js';
 import { formatDuration } from '../runbook/duration.js';
+import { compactDuration as compact, failedOnDr, type DrResult } from './dr.js';
 import type { RollbackRecord, RunRecord, StepRecord } from './types.js';
-
-/** A DR runbook's measured recovery against its objectives. */
-export interface DrResult {
-  rtoMs?: number;
-  rpoMs?: number;
-  objectives: { rtoMs?: number; rpoMs?: number };
-  met: boolean;
-}
 
 /** Longest reason, warning or task text kept, in characters (code points). */
 export const REASON_MAX = 300;
@@ -23,7 +16,9 @@ export const NAME_MAX = 200;
 
 const HARD_BREAK = '  ';
 
+/** `opts.dr` defaults to the DR measurement recorded with the run. */
 export function formatLogEntry(run: RunRecord, opts: { dr?: DrResult } = {}): string {
+  const dr = opts.dr ?? run.dr;
   const out: string[] = [];
   const title = inline(run.title || run.runbook, NAME_MAX).replace(/#+$/, (h) => h.replace(/#/g, '\\#'));
   out.push(`## ${utcDate(run.startedAt)}: ${title}`, '');
@@ -37,7 +32,7 @@ export function formatLogEntry(run: RunRecord, opts: { dr?: DrResult } = {}): st
     `**Duration**: ${formatDuration(run.durationMs)}`,
     `**Result**: ${result(run)}${run.forced ? ', forced outside the window' : ''}`,
     ...(run.forced ? [`**Forced**: by ${inline(run.forced.by, NAME_MAX)}: ${inline(run.forced.reason, REASON_MAX)}`] : []),
-    ...(opts.dr ? [`**DR objectives**: ${drLine(opts.dr)}`] : []),
+    ...(dr ? [`**DR objectives**: ${drLine(dr)}`] : []),
   ];
   out.push(...header.map((line, i) => (i < header.length - 1 ? line + HARD_BREAK : line)), '');
 
@@ -56,7 +51,7 @@ export function formatLogEntry(run: RunRecord, opts: { dr?: DrResult } = {}): st
   if (issues.length === 0) out.push('**Issues encountered**: None', '');
   else out.push('**Issues encountered**:', ...issues.map((i) => `- ${i}`), '');
 
-  const follow = followUps(run, opts.dr);
+  const follow = followUps(run, dr);
   if (follow.length === 0) out.push('**Follow-up actions**: None');
   else out.push('**Follow-up actions**:', ...follow.map((f) => `- [ ] ${f}`));
 
@@ -74,6 +69,7 @@ function result(run: RunRecord): string {
         ? 'passed with warnings'
         : 'passed';
     case 'failed':
+      if (failedOnDr(run)) return 'failed: DR objectives missed';
       return run.rollbacks.length > 0 && run.rollbacks.every((r) => r.ok) ? 'failed, rolled back' : 'failed';
     case 'rollback_failed':
       return 'failed, ROLLBACK FAILED';
@@ -174,6 +170,7 @@ function stepLine(s: StepRecord, prefix: string): string {
 }
 
 function rollbackLine(r: RollbackRecord): string {
+  if (r.manual !== undefined) return `- [ ] ${inline(r.name, NAME_MAX)} — undo by hand (see follow-ups)`;
   const took = ` (${formatDuration(r.durationMs)})`;
   return r.ok
     ? `- [x] ${inline(r.name, NAME_MAX)}${took}`
@@ -202,6 +199,9 @@ function followUps(run: RunRecord, dr: DrResult | undefined): string[] {
     out.push(`A rollback failed${names.length ? ` (${names.join(', ')})` : ''}: check the system by hand now`);
   }
   if (run.status === 'interrupted') out.push('The run was interrupted: check the state the system was left in');
+  for (const r of run.rollbacks) {
+    if (r.manual !== undefined) out.push(`Undo ${inline(r.name, NAME_MAX)} by hand: ${inline(r.manual, REASON_MAX)}`);
+  }
   if (run.status === 'paused') out.push(`Resume: ${code(`maint resume ${run.runId} --yes`)} (paused at ${pausedName(run)})`);
   for (const s of run.steps) {
     const name = inline(s.name, NAME_MAX);
@@ -224,9 +224,9 @@ function drLine(dr: DrResult): string {
   const parts = [part('RTO', dr.rtoMs, dr.objectives.rtoMs), part('RPO', dr.rpoMs, dr.objectives.rpoMs)].filter(
     (p): p is string => p !== undefined,
   );
-  if (parts.length === 0) return dr.met ? 'met' : 'MISSED';
-  const line = parts.join('; ');
-  return !dr.met && !line.includes('MISSED') ? `${line} — MISSED` : line;
+  const line = parts.join('; ') || (dr.met ? 'met' : 'MISSED');
+  const verdict = !dr.met && !line.includes('MISSED') ? ' — MISSED' : '';
+  return `${line}${verdict}${dr.missing ? `${verdict ? ':' : ' —'} ${inline(dr.missing, REASON_MAX)}` : ''}`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -234,14 +234,6 @@ function drLine(dr: DrResult): string {
 
 function utcDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
-}
-
-/** `formatDuration` without zero tails, for objectives: `4h`, `20m`, `30s`, `1m05s`. */
-function compact(ms: number): string {
-  return formatDuration(ms)
-    .replace(/^(\d+h)00m$/, '$1')
-    .replace(/^(\d+m)00s$/, '$1')
-    .replace(/^(\d+)\.0s$/, '$1s');
 }
 
 const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-_]/g;

@@ -43,8 +43,11 @@ export function applyEvent(rec: RunRecord, e: RunEvent, outputFile?: (qid: strin
       });
       rec.durationMs = e.time - rec.startedAt;
       return rec;
+    case 'dr':
+      rec.dr = e.dr;
+      return rec;
     case 'rollback:end':
-      rec.rollbacks.push({ qid: e.qid, name: e.name, ok: e.ok, durationMs: e.durationMs, reason: e.reason });
+      rec.rollbacks.push({ qid: e.qid, name: e.name, ok: e.ok, durationMs: e.durationMs, reason: e.reason, manual: e.manual });
       rec.durationMs = e.time - rec.startedAt;
       return rec;
     case 'run:end':

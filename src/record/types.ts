@@ -3,6 +3,7 @@
  * maintenance log entry, `maint history` and `maint resume`.
  */
 import type { RunStatus, StepStatus } from '../exec/events.js';
+import type { DrResult } from './dr.js';
 
 /** How the run was started: a person at a terminal, cron (no terminal, no CI), or a CI job. */
 export type RunVia = 'terminal' | 'cron' | 'CI';
@@ -26,6 +27,8 @@ export interface RollbackRecord {
   ok: boolean;
   durationMs: number;
   reason?: string;
+  /** Nothing ran: what a person should do to undo the step. */
+  manual?: string;
 }
 
 export interface RunRecord {
@@ -51,4 +54,9 @@ export interface RunRecord {
   notices?: string[];
   /** Set when the run was started outside its maintenance window with --force. */
   forced?: { by: string; reason: string };
+  /**
+   * A runbook with `objectives`: the measured RTO and RPO. When they are missed in a run whose
+   * steps all passed, the run is `failed` with exit 1.
+   */
+  dr?: DrResult;
 }

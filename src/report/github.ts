@@ -20,6 +20,7 @@
 import { appendFileSync } from 'node:fs';
 import { stripVTControlCharacters } from 'node:util';
 import type { RunEvent, RunStatus, StepStatus } from '../exec/events.js';
+import { formatDr } from '../record/dr.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Reporter } from './reporter.js';
 import { MARK, SectionedLog, isBad, oneLine, resultPhrase, type RollbackTally, type SectionStyle } from './sections.js';
@@ -152,6 +153,11 @@ export function createGithubReporter(out: NodeJS.WritableStream, env: NodeJS.Pro
           log.open(`${e.qid}:rollback`, { title: `↶ rollback: ${e.name}`, command: e.command, time: e.time });
           return;
         case 'rollback:end': {
+          if (e.manual !== undefined) {
+            log.close(`${e.qid}:rollback`, e.time, [plain(`↶ by hand ${e.name}: ${e.manual}`), annotation('warning', `Undo by hand: ${e.name}`, e.manual)], 'ok');
+            row(`↶ rollback: ${e.name}`, '✋ undo by hand (see the log)', 0);
+            return;
+          }
           rollbacks.ran++;
           if (!e.ok) rollbacks.failed++;
           const extra = e.reason ? `: ${e.reason}` : '';
@@ -159,6 +165,12 @@ export function createGithubReporter(out: NodeJS.WritableStream, env: NodeJS.Pro
           if (!e.ok) after.push(annotation('error', `Rollback failed: ${e.name}`, e.reason ?? 'rollback failed'));
           log.close(`${e.qid}:rollback`, e.time, after, e.ok ? 'ok' : 'bad');
           row(`↶ rollback: ${e.name}`, e.ok ? '✅ rolled back' : `❌ rollback failed${extra}`, e.durationMs);
+          return;
+        }
+        case 'dr': {
+          const text = formatDr(e.dr);
+          log.say([plain(`DR   ${text}`), ...(e.dr.met ? [] : [annotation('error', 'DR objectives missed', text)])]);
+          row('DR objectives', `${e.dr.met ? '✅' : '❌'} ${text}`, 0);
           return;
         }
         case 'run:end': {

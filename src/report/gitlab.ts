@@ -19,6 +19,7 @@
  */
 import { stripVTControlCharacters } from 'node:util';
 import type { RunEvent, StepStatus } from '../exec/events.js';
+import { formatDr } from '../record/dr.js';
 import { formatDuration } from '../runbook/duration.js';
 import { MARK, SectionedLog, isBad, oneLine, resultPhrase, type RollbackTally, type Section, type SectionStyle } from './sections.js';
 import type { Reporter } from './reporter.js';
@@ -103,6 +104,10 @@ export function createGitlabReporter(out: NodeJS.WritableStream, opts: GitlabOpt
           log.open(`${e.qid}:rollback`, { title: `↶ rollback: ${e.name}`, command: e.command, time: e.time });
           return;
         case 'rollback:end': {
+          if (e.manual !== undefined) {
+            log.close(`${e.qid}:rollback`, e.time, [c.yellow(oneLine(`↶ by hand ${e.name}: ${e.manual}`))], 'ok');
+            return;
+          }
           rollbacks.ran++;
           if (!e.ok) {
             rollbacks.failed++;
@@ -113,6 +118,9 @@ export function createGitlabReporter(out: NodeJS.WritableStream, opts: GitlabOpt
           log.close(`${e.qid}:rollback`, e.time, after, e.ok ? 'ok' : 'bad');
           return;
         }
+        case 'dr':
+          log.say([(e.dr.met ? c.green : c.red)(oneLine(`DR   ${formatDr(e.dr)}`))]);
+          return;
         case 'run:end': {
           log.finish(e.time, '(the run ended before this step did)');
           const colour = e.status === 'passed' ? c.green : e.status === 'paused' ? c.yellow : c.red;

@@ -32,6 +32,7 @@ import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import type { RunEvent, RunStatus, StepStatus } from '../exec/events.js';
+import { formatDr } from '../record/dr.js';
 import type { Plan, PlanStep } from '../plan/types.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Reporter } from './reporter.js';
@@ -161,12 +162,21 @@ export function createJunitReporter(file: string, opts: JunitOptions): Reporter 
         const key = `${e.qid}:rollback`;
         open.delete(key);
         const c: Case = { qid: e.qid, name: `rollback: ${e.name}`, rollback: true, durationMs: e.durationMs, outcome: 'passed', body: [], systemOut: [] };
-        if (!e.ok) {
+        if (e.manual !== undefined) Object.assign(c, { outcome: 'skipped', message: `undo by hand: ${e.manual}` });
+        else if (!e.ok) {
           c.outcome = 'failure';
           c.message = e.reason ?? 'rollback failed';
           c.body = [`rollback failed: ${c.message}`, ...excerpt(key)];
         }
         tails.delete(key);
+        cases.push(c);
+        return;
+      }
+      case 'dr': {
+        // A testcase of its own, so a CI test view shows why a run whose steps all passed failed.
+        const text = formatDr(e.dr);
+        const c: Case = { qid: 'maint:dr', name: 'DR objectives', rollback: false, durationMs: 0, outcome: 'passed', body: [], systemOut: [text] };
+        if (!e.dr.met) Object.assign(c, { outcome: 'failure', message: `DR objectives missed: ${text}`, body: [text], systemOut: [] });
         cases.push(c);
         return;
       }

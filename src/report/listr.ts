@@ -33,6 +33,7 @@ import {
   type LoggerFormat,
 } from 'listr2';
 import type { RunEvent, RunStatus, StepStatus } from '../exec/events.js';
+import { formatDr, type DrResult } from '../record/dr.js';
 import type { PlanStep } from '../plan/types.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
@@ -478,6 +479,7 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
   let running: Promise<void> | undefined;
   let closed = false;
   let runEnd: RunEnd | undefined;
+  let dr: DrResult | undefined;
   let listrDone = false;
   let summaryWritten = false;
   let ticker: NodeJS.Timeout | undefined;
@@ -507,6 +509,7 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
     const colour = e.status === 'passed' ? c.green : e.status === 'paused' ? c.yellow : c.red;
     const mark = e.status === 'passed' ? figures.tick : e.status === 'paused' ? figures.squareSmallFilled : figures.cross;
     const where = e.pausedAt ? ` at ${e.pausedAt}` : '';
+    if (dr) out.write(`${(dr.met ? c.green : c.red)(c.bold('DR'))} ${formatDr(dr)}\n`);
     out.write(`${colour(c.bold(`${mark} ${e.status.replace('_', ' ')}${where}`))} in ${formatDuration(e.durationMs)} ${c.dim(`(exit ${e.exitCode})`)}\n`);
   };
 
@@ -626,7 +629,11 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
         rb.count++;
         const took = c.dim(`[${parseTimer(e.durationMs)}]`);
         rb.lines.push(
-          e.ok ? `${c.green(figures.tick)} ${e.name} ${took}` : `${c.red(figures.cross)} ${e.name}: ${e.reason ?? 'failed'} ${took}`,
+          e.manual !== undefined
+            ? `${c.yellow(figures.warning)} ${e.name}: undo by hand: ${e.manual}`
+            : e.ok
+              ? `${c.green(figures.tick)} ${e.name} ${took}`
+              : `${c.red(figures.cross)} ${e.name}: ${e.reason ?? 'failed'} ${took}`,
         );
         if (!e.ok) {
           rb.failed.push(e.name);
@@ -637,6 +644,9 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
         drawRollback();
         return;
       }
+      case 'dr':
+        dr = e.dr;
+        return;
       case 'run:end': {
         if (runEnd) return;
         runEnd = e;

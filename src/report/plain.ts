@@ -3,6 +3,7 @@
  * one line per thing that happens, output tails bounded.
  */
 import type { RunEvent, StepStatus } from '../exec/events.js';
+import { formatDr } from '../record/dr.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Reporter, ReporterOptions } from './reporter.js';
 import { MARK } from './sections.js';
@@ -67,12 +68,20 @@ export function createPlainReporter(opts: ReporterOptions): Reporter {
           return;
         }
         case 'rollback:start':
-          write(`${stamp(e.time)} ${c.yellow('↶ rollback')} ${e.name}  ${c.dim(`$ ${firstLine(e.command)}`)}`);
+          write(
+            e.manual !== undefined
+              ? `${stamp(e.time)} ${c.yellow('↶ undo by hand')} ${e.name}: ${e.manual}`
+              : `${stamp(e.time)} ${c.yellow('↶ rollback')} ${e.name}  ${c.dim(`$ ${firstLine(e.command)}`)}`,
+          );
           return;
         case 'rollback:end':
           if (!e.ok) flushTail(`${e.qid}:rollback`, '         ');
           tails.delete(`${e.qid}:rollback`);
           write(`${stamp(e.time)} ${e.ok ? c.green('↶ ok  ') : c.red('↶ FAIL')} ${e.name} ${c.dim(`(${formatDuration(e.durationMs)})`)}${e.reason ? `: ${e.reason}` : ''}`);
+          return;
+        case 'dr':
+          // Part of the result: shown with --quiet too.
+          write(`${stamp(e.time)} ${(e.dr.met ? c.green : c.red)(c.bold('DR  '))} ${formatDr(e.dr)}`);
           return;
         case 'run:end': {
           const colour = e.status === 'passed' ? c.green : e.status === 'paused' ? c.yellow : c.red;

@@ -144,7 +144,8 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
     if (step.rollback !== undefined) {
       const rb = step.rollback;
       const isObj = typeof rb === 'object' && !Array.isArray(rb);
-      checkCommand(isObj ? [...path, 'rollback', 'run'] : [...path, 'rollback'], isObj ? rb.run : rb, withSelf);
+      if (isObj && rb.manual !== undefined) checkTemplate([...path, 'rollback', 'manual'], rb.manual, withSelf);
+      else checkCommand(isObj ? [...path, 'rollback', 'run'] : [...path, 'rollback'], isObj ? rb.run! : rb, withSelf);
       if (isObj) {
         asList(rb.expect).forEach((src, i) => {
           checkExpression(Array.isArray(rb.expect) ? [...path, 'rollback', 'expect', i] : [...path, 'rollback', 'expect'], src, POST_NAMES, withSelf);

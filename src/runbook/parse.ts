@@ -60,7 +60,7 @@ const KEYS = {
   defaults: ['timeout', 'retry', 'shell', 'kill_grace'],
   window: ['cron', 'duration'],
   objectives: ['rto', 'rpo'],
-  rollback: ['run', 'timeout', 'expect'],
+  rollback: ['run', 'manual', 'timeout', 'expect'],
   var: ['default', 'env', 'secret', 'required', 'description'],
 };
 
@@ -81,7 +81,7 @@ function keysAt(path: readonly PropertyKey[]): string[] {
 
 const UNION_HINTS: Record<string, string> = {
   run: 'a command string, or a list of strings (argv)',
-  rollback: 'a command string, an argv list, or {run, timeout, expect}',
+  rollback: 'a command string, an argv list, {run, timeout, expect} or {manual}',
   expect: 'an expression, or a list of expressions',
   warn: 'an expression, or a list of expressions',
 };

@@ -62,11 +62,22 @@ const retry = z.strictObject({
 
 const rollback = z.union([
   command,
-  z.strictObject({
-    run: command,
-    timeout: duration.optional(),
-    expect: expressions.optional(),
-  }),
+  z
+    .strictObject({
+      run: command.optional(),
+      manual: templateValue
+        .optional()
+        .meta({ description: 'No command can undo this step: what a person should do, listed as a follow-up if the run fails after it' }),
+      timeout: duration.optional(),
+      expect: expressions.optional(),
+    })
+    .superRefine((r, ctx) => {
+      if ((r.run === undefined) === (r.manual === undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'a rollback has exactly one of `run` and `manual`' });
+      } else if (r.manual !== undefined && (r.timeout !== undefined || r.expect !== undefined)) {
+        ctx.addIssue({ code: 'custom', message: '`timeout` and `expect` go with `run`, not with `manual`' });
+      }
+    }),
 ]);
 
 export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -131,7 +142,7 @@ export interface StepInput {
   continue_on_error?: boolean;
   disaster?: boolean;
   readonly?: boolean;
-  rollback?: string | string[] | { run: string | string[]; timeout?: string; expect?: string | string[] };
+  rollback?: string | string[] | { run?: string | string[]; manual?: string; timeout?: string; expect?: string | string[] };
 }
 
 export const StepSchema: z.ZodType<StepInput> = z

@@ -105,7 +105,13 @@ export function describeCron(expr: string): string {
   const fields = expr.trim().split(/\s+/);
   if (fields.length !== 5) return expr;
   const [minute, hour, dom, month, dow] = fields as [string, string, string, string, string];
-  if (!isStar(month)) return expr;
+  if (!isStar(month)) {
+    // A list of months (`3,6,9,12`): the same words, "of the month" naming them.
+    const months = monthList(month);
+    if (!months) return expr;
+    const words = describeCron(`${minute} ${hour} ${dom} * ${dow}`);
+    return words.includes(' of the month ') ? words.replace(' of the month ', ` of ${months} `) : expr;
+  }
 
   if (isStar(dom) && isStar(dow)) {
     if (minute === '*' && hour === '*') return 'every minute';
@@ -132,6 +138,15 @@ export function describeCron(expr: string): string {
     if (isInt(dom, 31) && Number(dom) >= 1) return `${ordinal(Number(dom))} of the month ${time}`;
   }
   return expr;
+}
+
+const MONTH_NAMES = ['', 'Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** `3,6,9,12` → `Mar, Jun, Sep, Dec`; null unless every item is a month number. */
+function monthList(field: string): string | null {
+  const items = field.split(',');
+  if (!items.every((m) => isInt(m, 12) && Number(m) >= 1)) return null;
+  return items.map((m) => MONTH_NAMES[Number(m)]).join(', ');
 }
 
 /** `Sundays 02:00 UTC (0 2 * * SUN)`, or `0 3 * 1 * UTC` when there are no words for it. */

@@ -32,7 +32,9 @@ describe('maint schedule', () => {
     const dir = project(files);
     const r = await maint(['schedule', '--json'], { cwd: dir });
     const rows = JSON.parse(r.stdout);
-    expect(rows.map((x: { runbook: string }) => x.runbook).sort()).toEqual(['daily', 'monthly', 'weekly']);
+    // The project's own daily/weekly/monthly shadow the shipped ones; the shipped quarterly is listed too.
+    expect(rows.map((x: { runbook: string }) => x.runbook).sort()).toEqual(['daily', 'monthly', 'quarterly', 'weekly']);
+    expect(rows.find((x: { runbook: string }) => x.runbook === 'quarterly').schedule).toMatch(/^last Friday of Mar, Jun, Sep, Dec 09:00 UTC/);
     const monthly = rows.find((x: { runbook: string }) => x.runbook === 'monthly');
     expect(monthly.schedule).toMatch(/first Monday of the month 09:00 Europe\/Helsinki/);
     expect(monthly.next).toHaveLength(3);
@@ -58,7 +60,7 @@ describe('maint schedule', () => {
     const r = await maint(['schedule', '--k8s', '--image', 'registry.example/maint:1'], { cwd: dir });
     expect(r.code).toBe(0);
     const docs = r.stdout.split(/^---$/m).map((d) => parse(d)).filter(Boolean);
-    expect(docs).toHaveLength(3);
+    expect(docs).toHaveLength(4);
     for (const d of docs) {
       expect(d).toMatchObject({ apiVersion: 'batch/v1', kind: 'CronJob', spec: { concurrencyPolicy: 'Forbid' } });
       const pod = d.spec.jobTemplate.spec.template.spec;

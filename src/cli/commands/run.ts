@@ -14,8 +14,13 @@ export interface RunFlags extends PlanFlags, OutputFlags {
   dryRun?: boolean;
 }
 
-export async function runCommand(name: string, flags: RunFlags): Promise<number> {
+/**
+ * `maint run`, and `maint dr-test` through it: `check` refuses a plan (by throwing) before
+ * anything runs, a dry run included.
+ */
+export async function runCommand(name: string, flags: RunFlags, check?: (plan: Plan) => void): Promise<number> {
   const { plan, config } = await preparePlan(name, flags);
+  check?.(plan);
   if (flags.dryRun) {
     process.stdout.write(formatPlan(plan, process.env));
     return 0;

@@ -39,6 +39,22 @@ describe('execute (scripted runner)', () => {
     ]);
   });
 
+  it("runs a rollback with its step's env and cwd", async () => {
+    const plan = planOf('vars:\n  repo: /srv/repo\nsteps:\n  - { name: a, run: do-a, rollback: undo-a, env: { REPO: "{{ vars.repo }}" }, cwd: /tmp }\n  - { name: b, run: do-b }\n');
+    const seen: { env: Record<string, string>; cwd?: string }[] = [];
+    const { runner: base } = scripted({ 'do-b': 1 });
+    const runner: Runner = (req) => {
+      seen.push({ env: req.env ?? {}, cwd: req.cwd });
+      return base(req);
+    };
+    await execute(plan, { runner, emit: () => {}, runId: 'r1', env: { PATH: '/bin' }, interaction, sleep: async () => {} });
+    expect(seen.map((s) => [s.env.REPO, s.env.PATH, s.cwd])).toEqual([
+      ['/srv/repo', '/bin', '/tmp'],
+      [undefined, '/bin', undefined],
+      ['/srv/repo', '/bin', '/tmp'],
+    ]);
+  });
+
   it('masks secrets in commands and output it emits', async () => {
     const plan = planOf('vars:\n  pw: { secret: true, default: hunter2-secret }\nsteps:\n  - { name: a, run: "echo {{ vars.pw }}" }\n');
     const { runner } = scripted({}, { 'echo hunter2-secret': 'hunter2-secret\n' });

@@ -45,6 +45,29 @@ steps:
     expect(formatPlan(plan!, {})).toContain("$ df prod-2");
   });
 
+  it("gives an included runbook's steps its env and adds its requires to the plan's", () => {
+    const outer = load('outer.yaml', 'requires: [curl]\nsteps:\n  - { name: Backup, id: b, runbook: piece, vars: { pw: s3cret-pw } }\n');
+    const piece = load(
+      'piece.yaml',
+      'requires: [restic, curl]\nvars:\n  pw: x\nenv: { RESTIC_PASSWORD: "{{ vars.pw }}", KEEP: outer }\nsteps:\n  - { name: snap, run: "restic snapshots", env: { KEEP: own } }\n',
+    );
+    const { plan } = buildPlan({ root: outer, runbooks: new Map([['piece', piece]]), sources });
+    const inc = plan!.steps[0]!;
+    const snap = inc.kind === 'include' ? inc.children[0]! : undefined;
+    expect(snap?.kind === 'command' && Object.keys(snap.env).sort()).toEqual(['KEEP', 'RESTIC_PASSWORD']);
+    expect(snap?.kind === 'command' && snap.env.KEEP!.segments).toEqual([{ kind: 'text', text: 'own' }]);
+    expect(plan!.requires.sort()).toEqual(['curl', 'restic']);
+  });
+
+  it("leaves out the requires of an include that vars turn off before the run", () => {
+    const outer = load('outer.yaml', 'vars:\n  kube: true\nsteps:\n  - { name: Nodes, id: n, when: vars.kube, runbook: piece }\n');
+    const piece = load('piece.yaml', 'requires: [kubectl]\nsteps:\n  - { name: nodes, run: "kubectl get nodes" }\n');
+    const on = buildPlan({ root: outer, runbooks: new Map([['piece', piece]]), sources });
+    const off = buildPlan({ root: outer, runbooks: new Map([['piece', piece]]), sources: { ...sources, explicit: { kube: 'false' } } });
+    expect(on.plan!.requires).toEqual(['kubectl']);
+    expect(off.plan!.requires).toEqual([]);
+  });
+
   it('reports a missing required var and an unknown --var together', () => {
     const rb = load('r.yaml', 'vars:\n  url: { required: true, env: URL_X }\nsteps:\n  - { name: a, run: "true" }\n');
     const { plan, diagnostics } = buildPlan({ root: rb, runbooks: new Map(), sources: { ...sources, explicit: { nope: '1' } } });

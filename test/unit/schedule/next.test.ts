@@ -58,6 +58,9 @@ describe('describeCron', () => {
     ['0 3 L * *', 'last day of the month 03:00'],
     ['*/15 * * * *', 'every 15 minutes'],
     ['15 * * * *', 'hourly at :15'],
+    ['0 9 * 3,6,9,12 5L', 'last Friday of Mar, Jun, Sep, Dec 09:00'],
+    ['0 3 1 1,7 *', '1st of Jan, Jul 03:00'],
+    ['0 9 * 3 *', '0 9 * 3 *'],
   ])('%s → %s', (expr, text) => {
     expect(describeCron(expr)).toBe(text);
   });
