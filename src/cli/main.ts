@@ -125,9 +125,11 @@ Examples:
   withConfig(program.command('list'))
     .description('list the runbooks maint can find')
     .option('--json', 'as JSON')
+    .option('--all', 'also the pieces (`_name.yaml`) that runbooks include')
     .addHelpText('after', `
 Examples:
   $ maint list
+  $ maint list --all
   $ maint list --runbooks ./ops/runbooks`)
     .action(async (flags) => {
       const { listCommand } = await import('./commands/list.js');

@@ -94,6 +94,7 @@ export async function runCommandStep(step: CommandStep, deps: StepDeps): Promise
       });
       sink.flush();
     } catch (err) {
+      own[step.id] = { status: 'failed', outputs: {}, stdout: '', stderr: '', exit_code: null };
       return { ...last, attempts: attempt, reason: masker.mask(`could not render the command: ${(err as Error).message}`) };
     }
 

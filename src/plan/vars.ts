@@ -37,12 +37,39 @@ function normalize(decl: VarDeclInput): VarDecl {
   return { default: decl };
 }
 
-/** A string from the command line or environment, typed like the var's default (number, bool). */
-function coerce(value: unknown, like: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  if (typeof like === 'number' && value.trim() !== '' && !Number.isNaN(Number(value))) return Number(value);
-  if (typeof like === 'boolean' && /^(true|false)$/i.test(value)) return value.toLowerCase() === 'true';
-  return value;
+/**
+ * A string from the command line or environment, typed like the var's default: a number, a
+ * bool, a list (JSON, or comma-separated) or a map (JSON). `error` when it cannot be.
+ */
+function coerce(value: unknown, like: unknown): { value: unknown; error?: string } {
+  if (typeof value !== 'string') return { value };
+  const text = value.trim();
+  if (typeof like === 'number') {
+    return text !== '' && !Number.isNaN(Number(text)) ? { value: Number(text) } : { value, error: `a number like the default (${like})` };
+  }
+  if (typeof like === 'boolean') {
+    return /^(true|false)$/i.test(text) ? { value: text.toLowerCase() === 'true' } : { value, error: 'true or false' };
+  }
+  if (Array.isArray(like)) {
+    if (text.startsWith('[')) {
+      const parsed = parseJson(text);
+      return Array.isArray(parsed) ? { value: parsed } : { value, error: 'a JSON list, or items separated by commas' };
+    }
+    return { value: text === '' ? [] : text.split(',').map((item) => item.trim()) };
+  }
+  if (like !== null && typeof like === 'object') {
+    const parsed = parseJson(text);
+    return parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) ? { value: parsed } : { value, error: 'a JSON object' };
+  }
+  return { value };
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
 }
 
 export function resolveVars(rb: LoadedRunbook, sources: VarSources, opts: { checkUnknown?: boolean } = {}): ResolvedVars {
@@ -66,9 +93,14 @@ export function resolveVars(rb: LoadedRunbook, sources: VarSources, opts: { chec
     const decl = normalize(raw);
     const fromEnv = decl.env !== undefined ? sources.env[decl.env] : undefined;
     let value: unknown;
-    if (name in sources.explicit) value = coerce(sources.explicit[name], decl.default);
+    const typed = (raw: unknown, from: string): unknown => {
+      const { value: v, error } = coerce(raw, decl.default);
+      if (error) diagnostics.push(rb.source.at(['vars', name], `${from}: var "${name}" must be ${error}${decl.secret ? '' : `, not ${JSON.stringify(raw)}`}`, { key: true }));
+      return v;
+    };
+    if (name in sources.explicit) value = typed(sources.explicit[name], `--var ${name}`);
     else if (name in sources.file) value = sources.file[name];
-    else if (fromEnv !== undefined && fromEnv !== '') value = coerce(fromEnv, decl.default);
+    else if (fromEnv !== undefined && fromEnv !== '') value = typed(fromEnv, `$${decl.env}`);
     else if (name in sources.config) value = sources.config[name];
     else if (typeof decl.default === 'string') {
       // A default may be built from earlier vars: `{{ vars.namespace }}-db`.

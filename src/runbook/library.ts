@@ -17,6 +17,8 @@ export interface RunbookRef {
   name: string;
   file: string;
   shipped: boolean;
+  /** A `_name.yaml` piece, meant to be included rather than run. */
+  piece?: boolean;
 }
 
 /** Everything needed to run one runbook: it, the runbooks it includes, and all problems found. */
@@ -36,15 +38,16 @@ export class RunbookLibrary {
     readonly shippedDir: string = SHIPPED_RUNBOOKS,
   ) {}
 
-  /** All runbooks by name; a name in an earlier folder hides the same name later. */
-  list(): RunbookRef[] {
+  /** All runbooks by name (pieces too with `pieces`); a name in an earlier folder hides the same name later. */
+  list(opts: { pieces?: boolean } = {}): RunbookRef[] {
     const byName = new Map<string, RunbookRef>();
     for (const dir of [...this.dirs, this.shippedDir]) {
       if (!isDir(dir)) continue;
       for (const entry of readdirSync(dir).sort()) {
-        if (!EXTS.has(extname(entry)) || entry.startsWith('_')) continue;
-        const name = runbookNameOf(entry);
-        if (!byName.has(name)) byName.set(name, { name, file: join(dir, entry), shipped: dir === this.shippedDir });
+        const piece = entry.startsWith('_');
+        if (!EXTS.has(extname(entry)) || (piece && !opts.pieces)) continue;
+        const name = runbookNameOf(entry).replace(/^_/, '');
+        if (!byName.has(name)) byName.set(name, { name, file: join(dir, entry), shipped: dir === this.shippedDir, ...(piece ? { piece } : {}) });
       }
     }
     return [...byName.values()];

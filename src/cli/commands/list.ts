@@ -1,13 +1,15 @@
 import { loadConfig, type ConfigFlags } from '../../config/config.js';
 import { RunbookLibrary } from '../../runbook/library.js';
 
-export async function listCommand(flags: ConfigFlags & { json?: boolean }): Promise<number> {
+export async function listCommand(flags: ConfigFlags & { json?: boolean; all?: boolean }): Promise<number> {
   const config = await loadConfig(flags);
   const library = new RunbookLibrary(config.runbooks);
-  const rows = library.list().map((ref) => {
+  // Whole runbooks first, then the pieces.
+  const refs = library.list({ pieces: flags.all }).sort((a, b) => Number(a.piece ?? false) - Number(b.piece ?? false));
+  const rows = refs.map((ref) => {
     const { runbook, diagnostics } = library.parseFile(ref.file);
     return {
-      name: ref.name,
+      name: ref.piece ? `${ref.name} (piece)` : ref.name,
       title: runbook?.input.title ?? '',
       schedule: runbook?.input.schedule ?? '',
       steps: runbook?.input.steps.length ?? 0,

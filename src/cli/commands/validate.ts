@@ -10,7 +10,7 @@ export async function validateCommand(args: string[], flags: ConfigFlags & { str
   const library = new RunbookLibrary(config.runbooks);
   const refs: RunbookRef[] = [];
   const diagnostics: Diagnostic[] = [];
-  if (args.length === 0) refs.push(...library.list());
+  if (args.length === 0) refs.push(...library.list({ pieces: true }));
   for (const arg of args) {
     const ref = existsSync(arg) ? { name: runbookNameOf(arg), file: resolve(arg), shipped: false } : library.find(arg);
     if (ref) refs.push(ref);

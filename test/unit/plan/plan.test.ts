@@ -68,6 +68,21 @@ steps:
     expect(off.plan!.requires).toEqual([]);
   });
 
+  it('types --var lists (JSON or commas) and maps, and reports values that cannot be typed, all at once', () => {
+    const rb = load('r.yaml', 'vars:\n  urls: [a]\n  labels: { default: { app: x } }\n  limit: 85\n  on: false\nsteps:\n  - { name: a, run: "true" }\n');
+    const ok = buildPlan({ root: rb, runbooks: new Map(), sources: { ...sources, explicit: { urls: 'http://a, http://b', labels: '{"app":"api"}' } } });
+    expect(ok.plan!.scope.vars).toMatchObject({ urls: ['http://a', 'http://b'], labels: { app: 'api' } });
+    const json = buildPlan({ root: rb, runbooks: new Map(), sources: { ...sources, explicit: { urls: '["x,y"]' } } });
+    expect(json.plan!.scope.vars.urls).toEqual(['x,y']);
+    const bad = buildPlan({ root: rb, runbooks: new Map(), sources: { ...sources, explicit: { limit: 'lots', on: 'yes', labels: '[1]' } } });
+    expect(bad.plan).toBeNull();
+    expect(bad.diagnostics.map((d) => d.message)).toEqual([
+      '--var labels: var "labels" must be a JSON object, not "[1]"',
+      '--var limit: var "limit" must be a number like the default (85), not "lots"',
+      '--var on: var "on" must be true or false, not "yes"',
+    ]);
+  });
+
   it('reports a missing required var and an unknown --var together', () => {
     const rb = load('r.yaml', 'vars:\n  url: { required: true, env: URL_X }\nsteps:\n  - { name: a, run: "true" }\n');
     const { plan, diagnostics } = buildPlan({ root: rb, runbooks: new Map(), sources: { ...sources, explicit: { nope: '1' } } });
