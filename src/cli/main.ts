@@ -55,6 +55,25 @@ export function buildProgram(): Command {
     .configureHelp({ sortSubcommands: false })
     .exitOverride();
 
+  program
+    .command('demo')
+    .description('run the shipped dr-test and daily runbooks against a throwaway local stack (PostgreSQL, restic, an HTTP service)')
+    .option('-q, --quiet', 'only failures and the result')
+    .option('-v, --verbose', 'all output of every step')
+    .addHelpText(
+      'after',
+      `
+Needs PostgreSQL (server and client), restic and curl; \`maint doctor\` says how to install what is missing.
+Everything it starts is stopped at the end, also on Ctrl-C; the demo folder keeps the log.
+
+Examples:
+  $ npx maint demo`,
+    )
+    .action(async (flags) => {
+      const { demoCommand } = await import('./commands/demo.js');
+      process.exitCode = await demoCommand(flags);
+    });
+
   withRunOptions(program.command('run').argument('<runbook>', 'runbook name (or path to a .yaml file)'))
     .description('run a runbook (one with `objectives` is measured as a DR test)')
     .addHelpText(
@@ -126,6 +145,7 @@ Examples:
     .description('list the runbooks maint can find')
     .option('--json', 'as JSON')
     .option('--all', 'also the pieces (`_name.yaml`) that runbooks include')
+    .option('--names', 'only the names, one per line (for shell completion)')
     .addHelpText('after', `
 Examples:
   $ maint list
@@ -134,6 +154,35 @@ Examples:
     .action(async (flags) => {
       const { listCommand } = await import('./commands/list.js');
       process.exitCode = await listCommand(flags);
+    });
+
+  withConfig(program.command('doctor'))
+    .description('check this machine: the tools runbooks need and their versions, the cluster, env vars, config, state dir')
+    .option('--json', 'the same facts as JSON')
+    .addHelpText('after', `
+Exit 1 when a tool a runbook needs is missing (or the log or state dir is not writable);
+warnings (unreachable cluster, unset env vars, a tool no runbook needs) leave it 0.
+
+Examples:
+  $ maint doctor
+  $ maint doctor --json`)
+    .action(async (flags) => {
+      const { doctorCommand } = await import('./commands/doctor.js');
+      process.exitCode = await doctorCommand(flags);
+    });
+
+  program
+    .command('completion')
+    .argument('<shell>', 'bash, zsh or fish')
+    .description('print a shell completion script: commands, flags and runbook names')
+    .addHelpText('after', `
+Examples:
+  $ source <(maint completion bash)                            # in ~/.bashrc
+  $ maint completion zsh > "\${fpath[1]}/_maint"                # then restart zsh
+  $ maint completion fish > ~/.config/fish/completions/maint.fish`)
+    .action(async (shell: string, _flags, cmd: Command) => {
+      const { completionCommand } = await import('./commands/completion.js');
+      process.exitCode = completionCommand(shell, cmd.parent!);
     });
 
   withConfig(program.command('history').argument('[runbook-or-run]', 'a runbook name to filter by, or a run id (or `last`) to show its steps'))
@@ -191,6 +240,20 @@ Examples:
     .action(async (flags) => {
       const { scheduleCommand } = await import('./commands/schedule.js');
       process.exitCode = await scheduleCommand(flags);
+    });
+
+  program
+    .command('init')
+    .argument('[dir]', 'project folder (default: the current one)')
+    .description('start a project: maint.config.yaml and runbooks/example.yaml; existing files are kept')
+    .option('--force', 'overwrite maint.config.yaml and runbooks/example.yaml when they exist')
+    .addHelpText('after', `
+Examples:
+  $ maint init
+  $ maint init ops && cd ops && maint plan example`)
+    .action(async (dir: string | undefined, flags) => {
+      const { initCommand } = await import('./commands/init.js');
+      process.exitCode = await initCommand(dir, flags);
     });
 
   program

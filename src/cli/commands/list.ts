@@ -1,9 +1,14 @@
 import { loadConfig, type ConfigFlags } from '../../config/config.js';
 import { RunbookLibrary } from '../../runbook/library.js';
 
-export async function listCommand(flags: ConfigFlags & { json?: boolean; all?: boolean }): Promise<number> {
+export async function listCommand(flags: ConfigFlags & { json?: boolean; all?: boolean; names?: boolean }): Promise<number> {
   const config = await loadConfig(flags);
   const library = new RunbookLibrary(config.runbooks);
+  if (flags.names) {
+    // For shell completion: names only, and no runbook is parsed, so it stays fast.
+    for (const ref of library.list({ pieces: flags.all })) process.stdout.write(ref.name + '\n');
+    return 0;
+  }
   // Whole runbooks first, then the pieces.
   const refs = library.list({ pieces: flags.all }).sort((a, b) => Number(a.piece ?? false) - Number(b.piece ?? false));
   const rows = refs.map((ref) => {

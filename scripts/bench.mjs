@@ -1,0 +1,123 @@
+#!/usr/bin/env node
+/**
+ * `npm run bench`: maint's own cost, as ratios against a baseline measured in the same run
+ * (never absolute times: machines differ, ratios travel). Contenders alternate, several rounds,
+ * medians reported. `--quick` is the CI smoke: one small round, targets not judged.
+ *
+ *   per-step overhead  N-step runbook of /bin/true (argv) vs a Node child_process.spawn loop
+ *   start-up           maint --version, validate of the shipped runbooks, a one-step run vs node -e 0
+ *   memory             peak RSS of a run whose step prints 1 GB vs an idle maint run
+ *   fan-out            parallel group of 200 `sleep 0.2`, concurrency 50, vs the ideal 4 × 0.2 s
+ *   peer               the same runbook as an Ansible playbook (local connection), when installed
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const quick = process.argv.includes('--quick');
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(ROOT, 'bin/maint.js');
+const ROUNDS = quick ? 1 : 5;
+const STEPS = quick ? 40 : 400;
+const work = mkdtempSync(join(tmpdir(), 'maint-bench-'));
+mkdirSync(join(work, 'runbooks'));
+const env = { ...process.env, NO_COLOR: '1', CI: '', GITHUB_ACTIONS: '', GITLAB_CI: '' };
+
+const write = (name, text) => writeFileSync(join(work, 'runbooks', name), text);
+const steps = (n, step) => Array.from({ length: n }, (_, i) => step(i)).join('');
+write('steps.yaml', `steps:\n${steps(STEPS, (i) => `  - { name: s${i}, run: [/bin/true], readonly: true }\n`)}`);
+write('steps-half.yaml', `steps:\n${steps(STEPS / 2, (i) => `  - { name: s${i}, run: [/bin/true], readonly: true }\n`)}`);
+write('one.yaml', 'steps:\n  - { name: one, run: [/bin/true], readonly: true }\n');
+write('big.yaml', `steps:\n  - { name: big, run: [head, -c, "${quick ? 100_000_000 : 1_000_000_000}", /dev/zero], readonly: true }\n`);
+const FAN = quick ? 40 : 200;
+write('fan.yaml', `steps:\n  - name: fan\n    concurrency: ${quick ? 10 : 50}\n    parallel:\n${steps(FAN, (i) => `      - { name: p${i}, run: [sleep, "0.2"], readonly: true }\n`)}`);
+
+/** Wall time (ms) of one child process run to completion; throws on a non-zero exit. */
+function timed(cmd, args) {
+  return new Promise((resolvePromise, reject) => {
+    const t0 = performance.now();
+    const child = spawn(cmd, args, { cwd: work, env, stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    child.on('close', (code) => (code === 0 ? resolvePromise(performance.now() - t0) : reject(new Error(`${cmd} ${args.join(' ')}: exit ${code}\n${err}`))));
+  });
+}
+
+/** Peak RSS (kB) of a maint run, from GNU time (`apt-get install time`). */
+function peakRss(args) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, BIN, ...args], { cwd: work, env, encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.error || r.status !== 0) throw new Error(`peak RSS of maint ${args.join(' ')}: ${r.error?.message ?? r.stderr}`);
+  return Number(r.stderr.trim().split('\n').pop());
+}
+
+/** The floor: Node spawning the same commands one after another. */
+async function spawnLoop(n) {
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) {
+    await new Promise((res, rej) => spawn('/bin/true', [], { stdio: 'ignore' }).on('close', (c) => (c === 0 ? res() : rej(new Error('true failed')))));
+  }
+  return performance.now() - t0;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const maint = (...args) => timed(process.execPath, [BIN, ...args]);
+const samples = {};
+const add = (key, value) => (samples[key] ??= []).push(value);
+
+for (let round = 0; round < ROUNDS; round++) {
+  // Alternate contenders inside each round so drift in machine load hits both sides alike.
+  add('node -e 0', await timed(process.execPath, ['-e', '0']));
+  add('maint --version', await maint('--version'));
+  add('node -e 0', await timed(process.execPath, ['-e', '0']));
+  add('maint validate (shipped)', await maint('validate', '--strict'));
+  add('maint run (1 step)', await maint('run', 'one', '-q'));
+  // Slopes: (N steps − N/2 steps) / (N/2) cancels the fixed start-up cost.
+  const full = await maint('run', 'steps', '-q');
+  const half = await maint('run', 'steps-half', '-q');
+  add('maint per step', (full - half) / (STEPS / 2));
+  const loopFull = await spawnLoop(STEPS);
+  const loopHalf = await spawnLoop(STEPS / 2);
+  add('spawn per step', (loopFull - loopHalf) / (STEPS / 2));
+  add('fan-out wall', await maint('run', 'fan', '-q'));
+}
+const idleRss = peakRss(['run', 'one', '-q']);
+const bigRss = peakRss(['run', 'big', '-q']);
+
+const ansible = spawnSync('ansible-playbook', ['--version'], { stdio: 'ignore' }).status === 0;
+let ansiblePerStep;
+if (ansible && !quick) {
+  const play = (n) => `- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n${steps(n, (i) => `    - name: s${i}\n      command: /bin/true\n`)}`;
+  writeFileSync(join(work, 'full.yml'), play(200));
+  writeFileSync(join(work, 'half.yml'), play(100));
+  const a = await timed('ansible-playbook', ['-i', 'localhost,', join(work, 'full.yml')]);
+  const b = await timed('ansible-playbook', ['-i', 'localhost,', join(work, 'half.yml')]);
+  ansiblePerStep = (a - b) / 100;
+}
+
+const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
+const ideal = Math.ceil(FAN / (quick ? 10 : 50)) * 200;
+const rows = [
+  ['per-step overhead', `${m['maint per step'].toFixed(2)} ms vs spawn ${m['spawn per step'].toFixed(2)} ms`, m['maint per step'] / m['spawn per step'], 1.25],
+  ['maint --version', `${m['maint --version'].toFixed(0)} ms vs node -e 0 ${m['node -e 0'].toFixed(0)} ms`, m['maint --version'] / m['node -e 0'], 1.5],
+  ['maint validate (shipped)', `${m['maint validate (shipped)'].toFixed(0)} ms`, m['maint validate (shipped)'] / m['node -e 0'], undefined],
+  ['one-step run', `${m['maint run (1 step)'].toFixed(0)} ms`, m['maint run (1 step)'] / m['node -e 0'], 2.5],
+  [`${quick ? '100 MB' : '1 GB'} step peak RSS`, `${(bigRss / 1024).toFixed(0)} MB vs idle ${(idleRss / 1024).toFixed(0)} MB`, bigRss / 1024, 100, 'MB'],
+  ['fan-out wall', `${m['fan-out wall'].toFixed(0)} ms vs ideal ${ideal} ms (+ start-up ${m['maint run (1 step)'].toFixed(0)} ms)`, (m['fan-out wall'] - m['maint run (1 step)']) / ideal, 1.3],
+];
+if (ansiblePerStep !== undefined) rows.push(['ansible per step (peer)', `${ansiblePerStep.toFixed(1)} ms`, ansiblePerStep / m['maint per step'], undefined, '× maint']);
+
+console.log(`maint bench${quick ? ' (quick: smoke only, targets not judged)' : ''}: ${ROUNDS} round(s), medians; ${STEPS} steps, fan-out ${FAN}`);
+console.log(`${'measure'.padEnd(26)} ${'value'.padEnd(52)} ${'ratio'.padStart(8)}  target  met`);
+let allMet = true;
+for (const [name, detail, ratio, target, unit] of rows) {
+  const met = target === undefined ? '' : ratio <= target ? 'yes' : 'NO';
+  if (met === 'NO') allMet = false;
+  const shown = unit === 'MB' ? `${ratio.toFixed(0)} MB` : `${ratio.toFixed(2)}${unit ?? '×'}`;
+  const goal = target === undefined ? '' : unit === 'MB' ? `≤${target} MB` : `≤${target}×`;
+  console.log(`${name.padEnd(26)} ${detail.padEnd(52)} ${shown.padStart(8)}  ${goal.padEnd(6)}  ${met}`);
+}
+if (!ansible) console.log('ansible-playbook not installed: the peer comparison was skipped (apt-get install ansible)');
+rmSync(work, { recursive: true, force: true });
+if (!quick) console.log(allMet ? 'all targets met' : 'targets not met: see docs/performance.md for where the time goes');
