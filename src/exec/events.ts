@@ -41,9 +41,10 @@ export type RunEvent =
       warnings?: string[];
       outputs?: Record<string, unknown>;
     }
-  /** `manual`: no command can undo the step; this is what a person should do (nothing ran). */
-  | { type: 'rollback:start'; time: number; qid: string; name: string; command: string; manual?: string }
-  | { type: 'rollback:end'; time: number; qid: string; name: string; ok: boolean; durationMs: number; reason?: string; manual?: string }
+  | { type: 'rollback:start'; time: number; qid: string; name: string; command: string }
+  | { type: 'rollback:end'; time: number; qid: string; name: string; ok: boolean; durationMs: number; reason?: string }
+  /** No command can undo the step: what a person should do instead. Nothing ran. */
+  | { type: 'rollback:manual'; time: number; qid: string; name: string; text: string }
   /** A runbook with `objectives` measured (record/dr.ts): sent by the session just before run:end. */
   | { type: 'dr'; time: number; dr: DrResult }
   | { type: 'run:end'; time: number; status: RunStatus; exitCode: number; durationMs: number; pausedAt?: string };

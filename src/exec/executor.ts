@@ -291,8 +291,7 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
       } catch (err) {
         manual = masker.mask(`undo by hand (could not render the instructions: ${(err as Error).message})`);
       }
-      emit({ type: 'rollback:start', time: t0, qid: step.qid, name, command: '', manual });
-      emit({ type: 'rollback:end', time: Date.now(), qid: step.qid, name, ok: true, durationMs: 0, manual });
+      emit({ type: 'rollback:manual', time: t0, qid: step.qid, name, text: manual });
       return true;
     }
     try {

@@ -47,7 +47,11 @@ export function applyEvent(rec: RunRecord, e: RunEvent, outputFile?: (qid: strin
       rec.dr = e.dr;
       return rec;
     case 'rollback:end':
-      rec.rollbacks.push({ qid: e.qid, name: e.name, ok: e.ok, durationMs: e.durationMs, reason: e.reason, manual: e.manual });
+      rec.rollbacks.push({ qid: e.qid, name: e.name, ok: e.ok, durationMs: e.durationMs, reason: e.reason });
+      rec.durationMs = e.time - rec.startedAt;
+      return rec;
+    case 'rollback:manual':
+      rec.rollbacks.push({ qid: e.qid, name: e.name, ok: true, durationMs: 0, manual: e.text });
       rec.durationMs = e.time - rec.startedAt;
       return rec;
     case 'run:end':

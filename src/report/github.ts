@@ -23,7 +23,7 @@ import type { RunEvent, RunStatus, StepStatus } from '../exec/events.js';
 import { formatDr } from '../record/dr.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { Reporter } from './reporter.js';
-import { MARK, SectionedLog, isBad, oneLine, resultPhrase, type RollbackTally, type SectionStyle } from './sections.js';
+import { MARK, SectionedLog, isBad, logSectionEvent, oneLine, resultPhrase, type RollbackTally, type SectionStyle } from './sections.js';
 
 
 /** Workflow command data (the message): `%`, CR and LF escaped. */
@@ -113,22 +113,11 @@ export function createGithubReporter(out: NodeJS.WritableStream, env: NodeJS.Pro
 
   return {
     handle(e: RunEvent) {
+      if (logSectionEvent(log, e, plain)) return;
       switch (e.type) {
         case 'run:start':
           start = e;
           log.say([plain(`▶ ${e.title} (${e.runbook}, run ${e.runId})${e.dryRun ? ' (dry run)' : ''}`)]);
-          return;
-        case 'step:start': {
-          const title = `${e.phase === 'finally' ? 'finally: ' : ''}${e.name}`;
-          if (e.command !== undefined) log.open(e.qid, { title, command: e.command, time: e.time });
-          else log.say([plain(`▸ ${title}`)]);
-          return;
-        }
-        case 'step:output':
-          if (!log.output(e.qid, e.stream, e.text)) {
-            log.open(e.qid, { title: e.qid, time: e.time });
-            log.output(e.qid, e.stream, e.text);
-          }
           return;
         case 'step:retry': {
           const line = `↻ retry ${e.attempt}/${e.attempts} in ${formatDuration(e.delayMs)}: ${e.reason}`;
@@ -149,15 +138,11 @@ export function createGithubReporter(out: NodeJS.WritableStream, env: NodeJS.Pro
           row(`${e.phase === 'finally' ? 'finally: ' : ''}${e.name}`, `${ICON[e.status]} ${e.status}${extra}`, e.durationMs);
           return;
         }
-        case 'rollback:start':
-          log.open(`${e.qid}:rollback`, { title: `↶ rollback: ${e.name}`, command: e.command, time: e.time });
+        case 'rollback:manual':
+          log.say([plain(`↶ by hand ${e.name}: ${e.text}`), annotation('warning', `Undo by hand: ${e.name}`, e.text)]);
+          row(`↶ rollback: ${e.name}`, '✋ undo by hand (see the log)', 0);
           return;
         case 'rollback:end': {
-          if (e.manual !== undefined) {
-            log.close(`${e.qid}:rollback`, e.time, [plain(`↶ by hand ${e.name}: ${e.manual}`), annotation('warning', `Undo by hand: ${e.name}`, e.manual)], 'ok');
-            row(`↶ rollback: ${e.name}`, '✋ undo by hand (see the log)', 0);
-            return;
-          }
           rollbacks.ran++;
           if (!e.ok) rollbacks.failed++;
           const extra = e.reason ? `: ${e.reason}` : '';

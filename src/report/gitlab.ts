@@ -21,7 +21,7 @@ import { stripVTControlCharacters } from 'node:util';
 import type { RunEvent, StepStatus } from '../exec/events.js';
 import { formatDr } from '../record/dr.js';
 import { formatDuration } from '../runbook/duration.js';
-import { MARK, SectionedLog, isBad, oneLine, resultPhrase, type RollbackTally, type Section, type SectionStyle } from './sections.js';
+import { MARK, SectionedLog, isBad, logSectionEvent, oneLine, resultPhrase, type RollbackTally, type Section, type SectionStyle } from './sections.js';
 import type { Reporter } from './reporter.js';
 
 const ESC = '\u001b';
@@ -68,21 +68,10 @@ export function createGitlabReporter(out: NodeJS.WritableStream, opts: GitlabOpt
 
   return {
     handle(e: RunEvent) {
+      if (logSectionEvent(log, e, oneLine)) return;
       switch (e.type) {
         case 'run:start':
           log.say([c.bold(oneLine(`▶ ${e.title} (${e.runbook}, run ${e.runId})${e.dryRun ? ' (dry run)' : ''}`))]);
-          return;
-        case 'step:start': {
-          const title = `${e.phase === 'finally' ? 'finally: ' : ''}${e.name}`;
-          if (e.command !== undefined) log.open(e.qid, { title, command: e.command, time: e.time });
-          else log.say([oneLine(`▸ ${title}`)]);
-          return;
-        }
-        case 'step:output':
-          if (!log.output(e.qid, e.stream, e.text)) {
-            log.open(e.qid, { title: e.qid, time: e.time });
-            log.output(e.qid, e.stream, e.text);
-          }
           return;
         case 'step:retry': {
           const line = oneLine(`↻ retry ${e.attempt}/${e.attempts} in ${formatDuration(e.delayMs)}: ${e.reason}`);
@@ -100,14 +89,10 @@ export function createGitlabReporter(out: NodeJS.WritableStream, opts: GitlabOpt
           log.close(e.qid, e.time, after, isBad(e.status) ? 'bad' : 'ok');
           return;
         }
-        case 'rollback:start':
-          log.open(`${e.qid}:rollback`, { title: `↶ rollback: ${e.name}`, command: e.command, time: e.time });
+        case 'rollback:manual':
+          log.say([c.yellow(oneLine(`↶ by hand ${e.name}: ${e.text}`))]);
           return;
         case 'rollback:end': {
-          if (e.manual !== undefined) {
-            log.close(`${e.qid}:rollback`, e.time, [c.yellow(oneLine(`↶ by hand ${e.name}: ${e.manual}`))], 'ok');
-            return;
-          }
           rollbacks.ran++;
           if (!e.ok) {
             rollbacks.failed++;

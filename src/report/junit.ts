@@ -158,12 +158,14 @@ export function createJunitReporter(file: string, opts: JunitOptions): Reporter 
         open.set(`${e.qid}:rollback`, { name: e.name, time: e.time, rollback: true });
         tails.delete(`${e.qid}:rollback`);
         return;
+      case 'rollback:manual':
+        cases.push({ qid: e.qid, name: `rollback: ${e.name}`, rollback: true, durationMs: 0, outcome: 'skipped', message: `undo by hand: ${e.text}`, body: [], systemOut: [] });
+        return;
       case 'rollback:end': {
         const key = `${e.qid}:rollback`;
         open.delete(key);
         const c: Case = { qid: e.qid, name: `rollback: ${e.name}`, rollback: true, durationMs: e.durationMs, outcome: 'passed', body: [], systemOut: [] };
-        if (e.manual !== undefined) Object.assign(c, { outcome: 'skipped', message: `undo by hand: ${e.manual}` });
-        else if (!e.ok) {
+        if (!e.ok) {
           c.outcome = 'failure';
           c.message = e.reason ?? 'rollback failed';
           c.body = [`rollback failed: ${c.message}`, ...excerpt(key)];

@@ -617,6 +617,13 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
         v.ended.resolve(e);
         return;
       }
+      case 'rollback:manual':
+        rb.seen = true;
+        rb.decided.resolve();
+        rb.count++;
+        rb.lines.push(`${c.yellow(figures.warning)} ${e.name}: undo by hand: ${e.text}`);
+        drawRollback();
+        return;
       case 'rollback:start': {
         rb.seen = true;
         rb.decided.resolve();
@@ -628,13 +635,7 @@ export function createListrReporter(opts: ReporterOptions): Reporter {
       case 'rollback:end': {
         rb.count++;
         const took = c.dim(`[${parseTimer(e.durationMs)}]`);
-        rb.lines.push(
-          e.manual !== undefined
-            ? `${c.yellow(figures.warning)} ${e.name}: undo by hand: ${e.manual}`
-            : e.ok
-              ? `${c.green(figures.tick)} ${e.name} ${took}`
-              : `${c.red(figures.cross)} ${e.name}: ${e.reason ?? 'failed'} ${took}`,
-        );
+        rb.lines.push(e.ok ? `${c.green(figures.tick)} ${e.name} ${took}` : `${c.red(figures.cross)} ${e.name}: ${e.reason ?? 'failed'} ${took}`);
         if (!e.ok) {
           rb.failed.push(e.name);
           rb.lines.push(...rb.tail.last(tailLines).map((l) => `  ${l}`));

@@ -68,11 +68,10 @@ export function createPlainReporter(opts: ReporterOptions): Reporter {
           return;
         }
         case 'rollback:start':
-          write(
-            e.manual !== undefined
-              ? `${stamp(e.time)} ${c.yellow('↶ undo by hand')} ${e.name}: ${e.manual}`
-              : `${stamp(e.time)} ${c.yellow('↶ rollback')} ${e.name}  ${c.dim(`$ ${firstLine(e.command)}`)}`,
-          );
+          write(`${stamp(e.time)} ${c.yellow('↶ rollback')} ${e.name}  ${c.dim(`$ ${firstLine(e.command)}`)}`);
+          return;
+        case 'rollback:manual':
+          write(`${stamp(e.time)} ${c.yellow('↶ undo by hand')} ${e.name}: ${e.text}`);
           return;
         case 'rollback:end':
           if (!e.ok) flushTail(`${e.qid}:rollback`, '         ');

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { stripVTControlCharacters } from 'node:util';
-import type { RunStatus, StepStatus } from '../exec/events.js';
+import type { RunEvent, RunStatus, StepStatus } from '../exec/events.js';
 import { appendToLine } from './tail.js';
 
 /** One section: a command step's or a rollback's command and output. */
@@ -49,6 +49,35 @@ interface Block {
   tail: string[];
   dropped: number;
   splitter: LineSplitter;
+}
+
+type SectionEvent = Extract<RunEvent, { type: 'step:start' | 'step:output' | 'rollback:start' }>;
+
+/**
+ * What both CI formats do with these events: a command step or a rollback opens a section, a
+ * group or manual step is one line (styled by `line`), and output of a step that has no section
+ * (one restored by resume) opens one under its id. False for every other event.
+ */
+export function logSectionEvent(log: SectionedLog, e: RunEvent, line: (text: string) => string): e is SectionEvent {
+  switch (e.type) {
+    case 'step:start': {
+      const title = `${e.phase === 'finally' ? 'finally: ' : ''}${e.name}`;
+      if (e.command !== undefined) log.open(e.qid, { title, command: e.command, time: e.time });
+      else log.say([line(`▸ ${title}`)]);
+      return true;
+    }
+    case 'step:output':
+      if (!log.output(e.qid, e.stream, e.text)) {
+        log.open(e.qid, { title: e.qid, time: e.time });
+        log.output(e.qid, e.stream, e.text);
+      }
+      return true;
+    case 'rollback:start':
+      log.open(`${e.qid}:rollback`, { title: `↶ rollback: ${e.name}`, command: e.command, time: e.time });
+      return true;
+    default:
+      return false;
+  }
 }
 
 /**

@@ -33,7 +33,7 @@ export async function resumeCommand(arg: string | undefined, flags: ResumeFlags)
     if (e.type === 'step:end' && e.phase === 'steps') {
       restored.set(e.qid, { status: e.status, outputs: e.outputs ?? {}, stdout: '', stderr: '', exit_code: e.exitCode ?? null });
     }
-    if (e.type === 'rollback:end') rolledBack.add(e.qid);
+    if (e.type === 'rollback:end' || e.type === 'rollback:manual') rolledBack.add(e.qid);
   }
   const { plan } = await preparePlan(meta.file, { ...flags, var: [...meta.flags.var, ...(flags.var ?? [])], varsFile: meta.flags.varsFile });
   const ownQids = (step: (typeof plan.steps)[number]): string[] =>

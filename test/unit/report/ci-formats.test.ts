@@ -263,6 +263,29 @@ describe('GitHub Actions reporter', () => {
   });
 });
 
+describe('a rollback done by hand', () => {
+  const events: RunEvent[] = [
+    { type: 'run:start', time: T0, runId: 'r1', runbook: 'weekly', title: 'Weekly', dryRun: false },
+    { type: 'rollback:manual', time: T0 + 1, qid: 'prune', name: 'Prune', text: 'copy the snapshots back' },
+    { type: 'run:end', time: T0 + 2, status: 'failed', exitCode: 1, durationMs: 2 },
+  ];
+
+  it('is a line and a warning in GitHub Actions, without a group for a command that never ran', async () => {
+    const out = new Sink();
+    await feed(createGithubReporter(out, {}), events);
+    expect(out.text()).toMatch(/^↶ by hand Prune: copy the snapshots back$/m);
+    expect(out.text()).toMatch(/^::warning title=Undo by hand%3A Prune::copy the snapshots back$/m);
+    expect(out.text()).not.toMatch(/::group::/);
+  });
+
+  it('is a line in GitLab CI, without a section', async () => {
+    const out = new Sink();
+    await feed(createGitlabReporter(out, { color: false }), events);
+    expect(out.text()).toMatch(/^↶ by hand Prune: copy the snapshots back$/m);
+    expect(out.text()).not.toMatch(/section_start/);
+  });
+});
+
 describe('line splitting', () => {
   it('joins chunks split mid-line per stream, treats CR as a line restart and bounds line length', () => {
     const s = new LineSplitter(10);
