@@ -34,6 +34,13 @@ export interface RealStack {
   stop(): Promise<void>;
 }
 
+/** The `step:end` events of a `--json` run, by step id (status, outputs, exitCode, reason…). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export function stepEnds(ndjson: string): Record<string, any> {
+  const events = ndjson.trim().split('\n').map((l) => JSON.parse(l));
+  return Object.fromEntries(events.filter((e) => e.type === 'step:end').map((e) => [e.qid, e]));
+}
+
 /** Whether every tool the runbooks drive is here (locally a missing one skips loudly; under CI it fails). */
 export function haveRealStack(): boolean {
   const server = findPgServer() !== null || requireTool('initdb');

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultSeed } from '../harness/kube-api.js';
-import { haveRealStack, startRealStack, type RealStack } from '../helpers/real-stack.js';
+import { haveRealStack, startRealStack, stepEnds, type RealStack } from '../helpers/real-stack.js';
 
 describe.skipIf(!haveRealStack())('daily (real PostgreSQL, restic, HTTP service, kubectl)', () => {
   let s: RealStack;
@@ -17,15 +17,11 @@ describe.skipIf(!haveRealStack())('daily (real PostgreSQL, restic, HTTP service,
     'run', 'daily', '--json', '--quiet', '--var', 'namespace=shop', '--var', `health_urls=${JSON.stringify([s.stack.http.healthUrl, s.stack.http.readyUrl])}`,
     '--var', `disk_path=${s.dir}`, '--var', 'max_disk_pct=100', ...more,
   ];
-  const outputs = (stdout: string) =>
-    Object.fromEntries(
-      stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'step:end').map((e) => [e.qid, { status: e.status, outputs: e.outputs }]),
-    );
 
   it('passes on a healthy stack, with the measured values as step outputs', async () => {
     const r = await s.maint(vars());
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const o = outputs(r.stdout);
+    const o = stepEnds(r.stdout);
     expect(o.health.outputs.results).toHaveLength(2);
     expect(o.errors.outputs.count).toBe(6); // 2 error lines in each of the 3 api pods
     expect(o.connections.outputs.used).toBeGreaterThan(0);
@@ -49,15 +45,15 @@ describe.skipIf(!haveRealStack())('daily (real PostgreSQL, restic, HTTP service,
     const nodes = await s.maint(vars('--only', 'nodes'));
     s.stack.http.set({ reset: true });
     expect([health.code, errors.code, certs.code, nodes.code]).toEqual([1, 1, 1, 1]);
-    expect(outputs(health.stdout).health.status).toBe('failed');
-    expect(outputs(certs.stdout)['certs.certs'].outputs.expiring).toEqual(['api-tls']);
-    expect(outputs(nodes.stdout)['nodes.nodes'].outputs.not_ready).toHaveLength(1);
+    expect(stepEnds(health.stdout).health.status).toBe('failed');
+    expect(stepEnds(certs.stdout)['certs.certs'].outputs.expiring).toEqual(['api-tls']);
+    expect(stepEnds(nodes.stdout)['nodes.nodes'].outputs.not_ready).toHaveLength(1);
   });
 
   it('skips the kubectl checks with kubernetes=false and fails on an old backup', async () => {
     const r = await s.maint(vars('--var', 'kubernetes=false', '--var', 'max_backup_age=1s'));
     expect(r.code).toBe(1);
-    const o = outputs(r.stdout);
+    const o = stepEnds(r.stdout);
     expect(o.errors.status).toBe('skipped');
     expect(o['backup.latest'].status).toBe('failed');
   });

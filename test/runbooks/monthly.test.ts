@@ -1,10 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { haveRealStack, startRealStack, type RealStack } from '../helpers/real-stack.js';
-
-const steps = (stdout: string) =>
-  Object.fromEntries(stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'step:end').map((e) => [e.qid, e]));
+import { haveRealStack, startRealStack, stepEnds, type RealStack } from '../helpers/real-stack.js';
 
 const BLOAT = `create table events (id serial primary key, payload int);
 insert into events (payload) select g from generate_series(1, 100000) g;
@@ -27,7 +24,7 @@ describe.skipIf(!haveRealStack())('monthly (real PostgreSQL and restic)', () => 
     const before = await size();
     const r = await s.maint(['run', 'monthly', '--json', '--quiet', '--force', '--reason', 'test', '--var', `disk_path=${s.dir}`, '--var', 'max_disk_pct=100']);
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const e = steps(r.stdout);
+    const e = stepEnds(r.stdout);
     expect(e.restore_check.outputs.files).toBe(1);
     expect(e.vacuum.status).toBe('passed');
     expect(e.bloat.outputs.indexes).toEqual(expect.arrayContaining(['public.events_payload_idx', 'public.events_pkey']));

@@ -2,10 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clusterRoleBinding } from '../harness/kube-api.js';
-import { haveRealStack, startRealStack, type RealStack } from '../helpers/real-stack.js';
-
-const steps = (stdout: string) =>
-  Object.fromEntries(stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'step:end').map((e) => [e.qid, e]));
+import { haveRealStack, startRealStack, stepEnds, type RealStack } from '../helpers/real-stack.js';
 
 describe.skipIf(!haveRealStack())('quarterly (real PostgreSQL, restic, kubectl)', () => {
   let s: RealStack;
@@ -17,7 +14,7 @@ describe.skipIf(!haveRealStack())('quarterly (real PostgreSQL, restic, kubectl)'
 
   it('runs the automatable checks and the DR drill, and leaves the reviews as a checklist', async () => {
     const r = await s.maint(['run', 'quarterly', '--json', '--quiet', '--force', '--reason', 'test', '--var', 'namespace=shop']);
-    const e = steps(r.stdout);
+    const e = stepEnds(r.stdout);
     expect(r.code, r.stdout + r.stderr).toBe(0);
     expect(e.cluster_admins).toMatchObject({ status: 'warned', outputs: { bindings: ['User/alice (ops-admins)'] } });
     expect(e['nodes.nodes'].status).toBe('passed');

@@ -2,10 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deployment } from '../harness/kube-api.js';
-import { haveRealStack, startRealStack, type RealStack } from '../helpers/real-stack.js';
-
-const steps = (stdout: string) =>
-  Object.fromEntries(stdout.trim().split('\n').map((l) => JSON.parse(l)).filter((e) => e.type === 'step:end').map((e) => [e.qid, e]));
+import { haveRealStack, startRealStack, stepEnds, type RealStack } from '../helpers/real-stack.js';
 
 describe.skipIf(!haveRealStack())('weekly (real restic, PostgreSQL, kubectl)', () => {
   let s: RealStack;
@@ -31,7 +28,7 @@ describe.skipIf(!haveRealStack())('weekly (real restic, PostgreSQL, kubectl)', (
     await s.kubectl('set', 'image', 'deployment/api', 'api=registry.example.com/api:9.9.9', '-n', 'shop');
     const r = await run();
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    const e = steps(r.stdout);
+    const e = stepEnds(r.stdout);
     expect(e.restic_check.status).toBe('passed');
     expect(e.retention.status).toBe('passed');
     expect(JSON.parse(await s.restic('snapshots', '--json'))).toHaveLength(1); // keep-daily 7: one per day
@@ -48,7 +45,7 @@ describe.skipIf(!haveRealStack())('weekly (real restic, PostgreSQL, kubectl)', (
   it('after a failure, the prune it cannot undo is a follow-up for a person', async () => {
     const r = await run({ DATABASE_URL: s.stack.postgres.url('no_such_db') });
     expect(r.code).toBe(1);
-    expect(steps(r.stdout).pgss.status).toBe('failed');
+    expect(stepEnds(r.stdout).pgss.status).toBe('failed');
     const log = readFileSync(join(s.dir, 'maintenance-log.md'), 'utf8');
     expect(log).toMatch(/Undo Retention .* by hand: Pruned snapshots cannot be brought back/);
   });

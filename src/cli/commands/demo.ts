@@ -6,7 +6,7 @@
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startStack, StackToolsMissingError, type Stack } from '../../stack/stack.js';
+import { startStack, type Stack } from '../../stack/stack.js';
 import { missingStackTools } from '../../stack/tools.js';
 import type { OutputFlags } from '../session.js';
 import { runCommand } from './run.js';
@@ -14,6 +14,7 @@ import { runCommand } from './run.js';
 const EXIT_INVALID = 2;
 
 export async function demoCommand(flags: OutputFlags): Promise<number> {
+  // Checked here (startStack checks too) so nothing is announced or started when a tool is missing.
   const missing = missingStackTools();
   if (missing.length > 0) {
     process.stderr.write(`maint demo needs tools that are not installed:\n${missing.map((m) => `  ${m.tool}: ${m.install}\n`).join('')}`);
@@ -39,10 +40,6 @@ export async function demoCommand(flags: OutputFlags): Promise<number> {
       stack = await startStack({ signal: starting.signal });
     } catch (err) {
       if (interrupted) return exitFor(interrupted);
-      if (err instanceof StackToolsMissingError) {
-        say(err.message);
-        return EXIT_INVALID;
-      }
       throw err;
     }
     const dir = demoProject(stack);
