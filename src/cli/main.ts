@@ -4,12 +4,13 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { packagePath } from '../package-root.js';
 import { describeError } from './errors.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

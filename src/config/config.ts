@@ -65,7 +65,8 @@ export interface ConfigFlags {
 }
 
 export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<Config> {
-  const { cosmiconfig } = await import('cosmiconfig');
+  // CommonJS: its exports are the default export of a dynamic import (in Node and in the bundle).
+  const { cosmiconfig } = (await import('cosmiconfig')).default;
   const explorer = cosmiconfig('maint', { searchStrategy: 'project', searchPlaces: SEARCH_PLACES });
   const found = flags.config ? await explorer.load(resolve(cwd, flags.config)) : await explorer.search(cwd);
   let file: Partial<z.infer<typeof ConfigSchema>> = {};

@@ -4,14 +4,14 @@
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../package-root.js';
 import { checkRunbook } from './check.js';
 import { didYouMean } from './did-you-mean.js';
 import type { Diagnostic } from './diagnostics.js';
 import { parseRunbook, runbookNameOf, type LoadedRunbook, type ParseResult } from './parse.js';
 
 /** The runbooks folder shipped in maint's package. */
-export const SHIPPED_RUNBOOKS = fileURLToPath(new URL('../../runbooks', import.meta.url));
+export const SHIPPED_RUNBOOKS = packagePath('runbooks');
 
 export interface RunbookRef {
   name: string;

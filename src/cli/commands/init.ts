@@ -4,12 +4,13 @@
  */
 import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { MaintError } from '../errors.js';
+import { packagePath } from '../../package-root.js';
 import { CONFIG_FILE, CONFIG_TEXT, EXAMPLE_FILE, exampleRunbook } from './init-files.js';
 
-/** The JSON Schema shipped in maint's package (same path from src/ and dist/). */
-export const SHIPPED_SCHEMA = fileURLToPath(new URL('../../../schema/runbook.schema.json', import.meta.url));
+/** The JSON Schema shipped in maint's package. */
+export const SHIPPED_SCHEMA = packagePath('schema', 'runbook.schema.json');
 
 /**
  * The `$schema` reference from `runbooksDir`. Relative when maint sits inside the project (a

@@ -1,6 +1,6 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { packagePath } from '../../package-root.js';
 import { loadConfig, type ConfigFlags } from '../../config/config.js';
 import { RunbookLibrary } from '../../runbook/library.js';
 import { crontabLines, type ScheduledRunbook } from '../../schedule/crontab.js';
@@ -29,7 +29,7 @@ export async function scheduleCommand(flags: ScheduleFlags): Promise<number> {
     runbooks.push({ name: ref.name, title: rb.input.title ?? ref.name, schedule: rb.input.schedule, timezone: rb.input.timezone, window: rb.input.window });
   }
   if (flags.crontab) {
-    const maintBin = fileURLToPath(new URL('../../../bin/maint.js', import.meta.url));
+    const maintBin = packagePath('bin', 'maint.js');
     const logDir = resolve(dirname(config.log), 'logs');
     // The lines append each run's output there; cron would fail on a missing folder.
     mkdirSync(logDir, { recursive: true, mode: 0o750 });
