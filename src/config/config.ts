@@ -3,21 +3,25 @@
  * under the name `maint`) beat defaults.
  */
 import { dirname, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+// Side effect: configures zod/mini (English messages, memoizer) before the schemas below are built.
+import '../runbook/schema.js';
 import { formatPath } from '../runbook/diagnostics.js';
 import { InvalidInput } from '../cli/errors.js';
 import { NotifyTargetSchema, type NotifyTarget } from '../notify/webhook.js';
 
 const ConfigSchema = z.strictObject({
-  runbooks: z.array(z.string()).optional(),
-  log: z.string().optional(),
-  state: z.string().optional(),
-  vars: z.record(z.string(), z.unknown()).optional(),
-  secret_env: z.array(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/)).optional(),
-  output_cap: z.union([z.number().int().positive(), z.string().regex(/^\d+\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 64MB')]).optional(),
-  notify: z.array(NotifyTargetSchema).optional(),
-  healthcheck: z.string().url().optional(),
-  metrics: z.string().optional(),
+  runbooks: z.optional(z.array(z.string())),
+  log: z.optional(z.string()),
+  state: z.optional(z.string()),
+  vars: z.optional(z.record(z.string(), z.unknown())),
+  secret_env: z.optional(z.array(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/)))),
+  output_cap: z.optional(
+    z.union([z.number().check(z.int(), z.positive()), z.string().check(z.regex(/^\d+\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 64MB'))]),
+  ),
+  notify: z.optional(z.array(NotifyTargetSchema)),
+  healthcheck: z.optional(z.string().check(z.url())),
+  metrics: z.optional(z.string()),
 });
 
 /** cosmiconfig's defaults plus the YAML names the docs use (`maint.config.yaml`). */

@@ -10,7 +10,9 @@
  * and error messages.
  */
 import { setTimeout as delay } from 'node:timers/promises';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+// Side effect: configures zod/mini (English messages, memoizer) before the schemas below are built.
+import '../runbook/schema.js';
 import type { Masker } from '../exec/mask.js';
 import { failedOnDr, type DrResult } from '../record/dr.js';
 import type { RunRecord, StepRecord } from '../record/types.js';
@@ -37,12 +39,9 @@ export const DEFAULT_ON: readonly Outcome[] = ['failure', 'rollback_failed', 'in
  * the URL must be http(s).
  */
 export const NotifyTargetSchema = z.strictObject({
-  url: z.string().refine(isHttpUrl, 'an http(s) URL'),
-  on: z
-    .array(z.enum(OUTCOMES))
-    .min(1)
-    .default(() => [...DEFAULT_ON]),
-  format: z.enum(['slack', 'json']).default('json'),
+  url: z.string().check(z.refine(isHttpUrl, 'an http(s) URL')),
+  on: z._default(z.array(z.enum(OUTCOMES)).check(z.minLength(1)), () => [...DEFAULT_ON]),
+  format: z._default(z.enum(['slack', 'json']), 'json'),
 });
 
 function isHttpUrl(s: string): boolean {

@@ -1,5 +1,5 @@
 /** The JSON Schema editors use, generated from the zod schema, never written by hand. */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { RunbookSchema } from './schema.js';
 
 export function runbookJsonSchema(): Record<string, unknown> {

@@ -2,7 +2,7 @@
  * From YAML text to a schema-valid runbook, with every problem as a positioned diagnostic.
  */
 import { basename, extname } from 'node:path';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { didYouMean } from './did-you-mean.js';
 import type { Diagnostic } from './diagnostics.js';
 import { RunbookSchema, type RunbookInput } from './schema.js';

@@ -3,81 +3,98 @@
  * Schema editors use (`maint schema`, schema/runbook.schema.json) are both derived from it.
  * Checks that need more than one field (expressions, references, includes) live in validate.ts.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import { en } from 'zod/locales';
 import { Cron } from 'croner';
 import { parseDuration } from './duration.js';
 
+// zod/mini has no messages by default ("Invalid input" for everything) and no memoizer (classic
+// zod's, which parses YAML alias cycles): set both globally, once, before any schema is built.
+// `en` from zod/locales, not z.locales.en(): that one bundles every language (~300 KB).
+z.config({ ...en(), memoizer: z.memoizer() });
+
 const duration = z
   .string()
-  .refine((s) => parseDuration(s) !== null, {
-    message: 'not a duration: write it like 500ms, 30s, 5m, 4h or 7d',
-  })
-  .meta({ description: 'Duration: 500ms, 30s, 5m, 4h, 7d (or compounds such as 1h30m)' });
+  .check(z.refine((s) => parseDuration(s) !== null, { message: 'not a duration: write it like 500ms, 30s, 5m, 4h or 7d' }))
+  .register(z.globalRegistry, { description: 'Duration: 500ms, 30s, 5m, 4h, 7d (or compounds such as 1h30m)' });
 
 const cron = z
   .string()
-  .refine(
-    (s) => {
+  .check(
+    z.refine(
+      (s) => {
+        try {
+          new Cron(s, { paused: true });
+          return s.trim().split(/\s+/).length === 5;
+        } catch {
+          return false;
+        }
+      },
+      { message: 'not a 5-field cron expression (minute hour day-of-month month day-of-week; `#n` and `L` allowed)' },
+    ),
+  )
+  .register(z.globalRegistry, { description: 'Cron, 5 fields; `#n` (nth weekday) and `L` (last) allowed' });
+
+const timezone = z.string().check(
+  z.refine(
+    (tz) => {
       try {
-        new Cron(s, { paused: true });
-        return s.trim().split(/\s+/).length === 5;
+        new Intl.DateTimeFormat('en-US', { timeZone: tz });
+        return true;
       } catch {
         return false;
       }
     },
-    { message: 'not a 5-field cron expression (minute hour day-of-month month day-of-week; `#n` and `L` allowed)' },
-  )
-  .meta({ description: 'Cron, 5 fields; `#n` (nth weekday) and `L` (last) allowed' });
-
-const timezone = z.string().refine(
-  (tz) => {
-    try {
-      new Intl.DateTimeFormat('en-US', { timeZone: tz });
-      return true;
-    } catch {
-      return false;
-    }
-  },
-  { message: 'not an IANA time zone (e.g. UTC, Europe/Helsinki)' },
+    { message: 'not an IANA time zone (e.g. UTC, Europe/Helsinki)' },
+  ),
 );
 
 /** An expression (CEL) or a list of them that must all hold. */
-const expressions = z.union([z.string(), z.array(z.string())]).meta({
+const expressions = z.union([z.string(), z.array(z.string())]).register(z.globalRegistry, {
   description: 'CEL expression, or a list of expressions that must all be true',
 });
 
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
-const templateValue = z.string().meta({ description: 'Text; `{{ expr }}` inserts a value' });
+const templateValue = z.string().register(z.globalRegistry, { description: 'Text; `{{ expr }}` inserts a value' });
 
 const command = z.union([
-  z.string().min(1).meta({ description: 'Run through `bash -c` (or defaults.shell); each `{{ }}` value is one quoted shell word' }),
-  z.array(z.string()).min(1).meta({ description: 'Run this program directly (argv), no shell' }),
+  z
+    .string()
+    .check(z.minLength(1))
+    .register(z.globalRegistry, { description: 'Run through `bash -c` (or defaults.shell); each `{{ }}` value is one quoted shell word' }),
+  z.array(z.string()).check(z.minLength(1)).register(z.globalRegistry, { description: 'Run this program directly (argv), no shell' }),
 ]);
 
 const retry = z.strictObject({
-  attempts: z.number().int().min(1).max(100).optional().meta({ description: 'Total tries, first included' }),
-  delay: duration.optional(),
-  backoff: z.number().min(1).max(10).optional().meta({ description: 'Multiply the delay by this after each try' }),
+  attempts: z
+    .optional(z.number().check(z.int(), z.gte(1), z.lte(100)))
+    .register(z.globalRegistry, { description: 'Total tries, first included' }),
+  delay: z.optional(duration),
+  backoff: z
+    .optional(z.number().check(z.gte(1), z.lte(10)))
+    .register(z.globalRegistry, { description: 'Multiply the delay by this after each try' }),
 });
 
 const rollback = z.union([
   command,
   z
     .strictObject({
-      run: command.optional(),
-      manual: templateValue
-        .optional()
-        .meta({ description: 'No command can undo this step: what a person should do, listed as a follow-up if the run fails after it' }),
-      timeout: duration.optional(),
-      expect: expressions.optional(),
+      run: z.optional(command),
+      manual: z.optional(templateValue).register(z.globalRegistry, {
+        description: 'No command can undo this step: what a person should do, listed as a follow-up if the run fails after it',
+      }),
+      timeout: z.optional(duration),
+      expect: z.optional(expressions),
     })
-    .superRefine((r, ctx) => {
-      if ((r.run === undefined) === (r.manual === undefined)) {
-        ctx.addIssue({ code: 'custom', message: 'a rollback has exactly one of `run` and `manual`' });
-      } else if (r.manual !== undefined && (r.timeout !== undefined || r.expect !== undefined)) {
-        ctx.addIssue({ code: 'custom', message: '`timeout` and `expect` go with `run`, not with `manual`' });
-      }
-    }),
+    .check(
+      z.superRefine((r, ctx) => {
+        if ((r.run === undefined) === (r.manual === undefined)) {
+          ctx.addIssue({ code: 'custom', message: 'a rollback has exactly one of `run` and `manual`' });
+        } else if (r.manual !== undefined && (r.timeout !== undefined || r.expect !== undefined)) {
+          ctx.addIssue({ code: 'custom', message: '`timeout` and `expect` go with `run`, not with `manual`' });
+        }
+      }),
+    ),
 ]);
 
 export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -87,35 +104,37 @@ const varDecl = z.union([
   scalar,
   z.array(z.unknown()),
   z.strictObject({
-    default: z.unknown().optional(),
-    env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/).optional().meta({ description: 'Read from this environment variable' }),
-    secret: z.boolean().optional().meta({ description: 'Masked as *** everywhere it could be printed or written' }),
-    required: z.boolean().optional(),
-    description: z.string().optional(),
+    default: z.optional(z.unknown()),
+    env: z
+      .optional(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/)))
+      .register(z.globalRegistry, { description: 'Read from this environment variable' }),
+    secret: z.optional(z.boolean()).register(z.globalRegistry, { description: 'Masked as *** everywhere it could be printed or written' }),
+    required: z.optional(z.boolean()),
+    description: z.optional(z.string()),
   }),
 ]);
 
 const stepFields = {
-  name: z.string().min(1),
-  id: z.string().regex(STEP_ID, 'ids are lowercase letters, digits, `_` and `-`, starting with a letter or digit').optional(),
-  run: command.optional(),
-  manual: templateValue.optional(),
-  runbook: z.string().min(1).optional(),
-  vars: z.record(z.string(), z.unknown()).optional().meta({ description: 'Vars for an included runbook' }),
-  concurrency: z.number().int().min(1).optional(),
-  when: z.string().optional(),
-  expect: expressions.optional(),
-  warn: expressions.optional(),
-  outputs: z.record(z.string().regex(VAR_NAME, 'output names are identifiers'), z.string()).optional(),
-  retry: retry.optional(),
-  timeout: duration.optional(),
-  env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-  cwd: z.string().optional(),
-  confirm: templateValue.optional(),
-  continue_on_error: z.boolean().optional(),
-  disaster: z.boolean().optional(),
-  readonly: z.boolean().optional(),
-  rollback: rollback.optional(),
+  name: z.string().check(z.minLength(1)),
+  id: z.optional(z.string().check(z.regex(STEP_ID, 'ids are lowercase letters, digits, `_` and `-`, starting with a letter or digit'))),
+  run: z.optional(command),
+  manual: z.optional(templateValue),
+  runbook: z.optional(z.string().check(z.minLength(1))),
+  vars: z.optional(z.record(z.string(), z.unknown())).register(z.globalRegistry, { description: 'Vars for an included runbook' }),
+  concurrency: z.optional(z.number().check(z.int(), z.gte(1))),
+  when: z.optional(z.string()),
+  expect: z.optional(expressions),
+  warn: z.optional(expressions),
+  outputs: z.optional(z.record(z.string().check(z.regex(VAR_NAME, 'output names are identifiers')), z.string())),
+  retry: z.optional(retry),
+  timeout: z.optional(duration),
+  env: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
+  cwd: z.optional(z.string()),
+  confirm: z.optional(templateValue),
+  continue_on_error: z.optional(z.boolean()),
+  disaster: z.optional(z.boolean()),
+  readonly: z.optional(z.boolean()),
+  rollback: z.optional(rollback),
 };
 
 /** The four actions of a step; each step has exactly one. */
@@ -145,14 +164,29 @@ export interface StepInput {
   rollback?: string | string[] | { run?: string | string[]; manual?: string; timeout?: string; expect?: string | string[] };
 }
 
-export const StepSchema: z.ZodType<StepInput> = z
-  .strictObject({
-    ...stepFields,
-    get parallel() {
-      return z.array(StepSchema).min(1).optional();
-    },
-  })
-  .superRefine((step, ctx) => {
+/**
+ * `schema.check(check)` as classic zod does it: a clone whose def keeps the shape's getters.
+ * zod/mini's .check() spreads the def, which would run the `parallel` getter (and read
+ * StepSchema) before StepSchema exists.
+ */
+function checked<T extends z.ZodMiniObject>(schema: T, check: z.core.$ZodCheck<z.output<T>>): T {
+  const def = Object.defineProperties({} as T['def'], {
+    ...Object.getOwnPropertyDescriptors(schema.def),
+    ...Object.getOwnPropertyDescriptors({ checks: [...(schema.def.checks ?? []), check] }),
+  });
+  return schema.clone(def, { parent: true });
+}
+
+const stepObject = z.strictObject({
+  ...stepFields,
+  get parallel() {
+    return z.optional(z.array(StepSchema).check(z.minLength(1)));
+  },
+});
+
+export const StepSchema: z.ZodMiniType<StepInput> = checked(
+  stepObject,
+  z.superRefine((step, ctx) => {
     const actions = STEP_ACTIONS.filter((a) => step[a] !== undefined);
     if (actions.length !== 1) {
       ctx.addIssue({
@@ -169,33 +203,43 @@ export const StepSchema: z.ZodType<StepInput> = z
     if (step.concurrency !== undefined && step.parallel === undefined) {
       ctx.addIssue({ code: 'custom', path: ['concurrency'], message: '`concurrency` only goes with `parallel:`' });
     }
-  })
-  .meta({ id: 'Step', description: 'A step: a name and exactly one of run, manual, parallel, runbook' });
+  }),
+).register(z.globalRegistry, { id: 'Step', description: 'A step: a name and exactly one of run, manual, parallel, runbook' });
 
 export const RunbookSchema = z
   .strictObject({
-    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/).optional().meta({ description: "Defaults to the file's base name" }),
-    title: z.string().optional().meta({ description: 'Heading in the maintenance log' }),
-    description: z.string().optional(),
-    schedule: cron.optional(),
-    timezone: timezone.optional().meta({ description: 'IANA zone for schedule and window; default UTC' }),
-    window: z.strictObject({ cron, duration }).optional().meta({ description: 'Refuse to start outside it unless --force' }),
-    requires: z.array(z.string().min(1)).optional().meta({ description: 'Commands that must be on PATH, checked before step 1' }),
-    vars: z.record(z.string().regex(VAR_NAME, 'var names are identifiers (letters, digits, _)'), varDecl).optional(),
-    env: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional(),
-    defaults: z
-      .strictObject({
-        timeout: duration.optional(),
-        retry: retry.optional(),
-        shell: z.array(z.string()).min(1).optional().meta({ description: 'Shell for string `run`, e.g. [bash, -c]' }),
-        kill_grace: duration.optional().meta({ description: 'After a timeout: TERM, then KILL after this grace (default 5s)' }),
-      })
-      .optional(),
-    objectives: z.strictObject({ rto: duration.optional(), rpo: duration.optional() }).optional(),
-    steps: z.array(StepSchema).min(1),
-    finally: z.array(StepSchema).optional(),
+    name: z
+      .optional(z.string().check(z.regex(/^[A-Za-z0-9][A-Za-z0-9_.-]*$/)))
+      .register(z.globalRegistry, { description: "Defaults to the file's base name" }),
+    title: z.optional(z.string()).register(z.globalRegistry, { description: 'Heading in the maintenance log' }),
+    description: z.optional(z.string()),
+    schedule: z.optional(cron),
+    timezone: z.optional(timezone).register(z.globalRegistry, { description: 'IANA zone for schedule and window; default UTC' }),
+    window: z
+      .optional(z.strictObject({ cron, duration }))
+      .register(z.globalRegistry, { description: 'Refuse to start outside it unless --force' }),
+    requires: z
+      .optional(z.array(z.string().check(z.minLength(1))))
+      .register(z.globalRegistry, { description: 'Commands that must be on PATH, checked before step 1' }),
+    vars: z.optional(z.record(z.string().check(z.regex(VAR_NAME, 'var names are identifiers (letters, digits, _)')), varDecl)),
+    env: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
+    defaults: z.optional(
+      z.strictObject({
+        timeout: z.optional(duration),
+        retry: z.optional(retry),
+        shell: z
+          .optional(z.array(z.string()).check(z.minLength(1)))
+          .register(z.globalRegistry, { description: 'Shell for string `run`, e.g. [bash, -c]' }),
+        kill_grace: z
+          .optional(duration)
+          .register(z.globalRegistry, { description: 'After a timeout: TERM, then KILL after this grace (default 5s)' }),
+      }),
+    ),
+    objectives: z.optional(z.strictObject({ rto: z.optional(duration), rpo: z.optional(duration) })),
+    steps: z.array(StepSchema).check(z.minLength(1)),
+    finally: z.optional(z.array(StepSchema)),
   })
-  .meta({ id: 'Runbook', title: 'maint runbook', description: 'A maintenance runbook for maint (format version 1)' });
+  .register(z.globalRegistry, { id: 'Runbook', title: 'maint runbook', description: 'A maintenance runbook for maint (format version 1)' });
 
 export type RunbookInput = z.infer<typeof RunbookSchema>;
 export type VarDeclInput = z.infer<typeof varDecl>;

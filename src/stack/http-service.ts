@@ -8,24 +8,28 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+// Not z.core.$ZodError: reading z.core keeps all of zod's core (~500 KB) in the bundle.
+import { $ZodError } from 'zod/v4/core';
+// Side effect: configures zod/mini (English messages, memoizer) before the schemas below are built.
+import '../runbook/schema.js';
 
 const MAX_DELAY_MS = 10 * 60_000;
 const MAX_CONTROL_BYTES = 64 * 1024;
 
 const Behaviour = z.strictObject({
   /** The response's status code (the body follows: ok below 400, failing from 400). */
-  status: z.number().int().min(100).max(599).optional(),
+  status: z.optional(z.number().check(z.int(), z.gte(100), z.lte(599))),
   /** How long to wait before responding. */
-  delayMs: z.number().min(0).max(MAX_DELAY_MS).optional(),
+  delayMs: z.optional(z.number().check(z.gte(0), z.lte(MAX_DELAY_MS))),
 });
 export type HttpBehaviour = z.infer<typeof Behaviour>;
 
-const Control = Behaviour.extend({
+const Control = z.extend(Behaviour, {
   /** Per-path behaviour, over the service-wide one (a path's entry replaces its previous one; `null` removes it). */
-  paths: z.record(z.string().startsWith('/'), Behaviour.nullable()).optional(),
+  paths: z.optional(z.record(z.string().check(z.startsWith('/')), z.nullable(Behaviour))),
   /** Back to healthy first: no service-wide override, no per-path ones. */
-  reset: z.boolean().optional(),
+  reset: z.optional(z.boolean()),
 });
 /** A change of behaviour: fields given replace the current ones, others stay. */
 export type HttpControl = z.infer<typeof Control>;
@@ -120,7 +124,7 @@ export async function startHttpService(opts: HttpServiceOptions = {}): Promise<H
     try {
       json(res, 200, set(JSON.parse(Buffer.concat(chunks).toString() || '{}')));
     } catch (err) {
-      const message = err instanceof z.ZodError ? z.prettifyError(err) : err instanceof Error ? err.message : String(err);
+      const message = err instanceof $ZodError ? z.prettifyError(err) : err instanceof Error ? err.message : String(err);
       json(res, 400, { error: message });
     }
   };
