@@ -4,7 +4,7 @@
  * (never absolute times: machines differ, ratios travel). Contenders alternate, several rounds,
  * medians reported. `--quick` is the CI smoke: one small round, targets not judged.
  *
- *   per-step overhead  N-step runbook of /bin/true (argv) vs a Node child_process.spawn loop
+ *   per-step overhead  N-step runbook of /bin/true (argv) vs a plain Node child_process.spawn loop
  *   start-up           maint --version, validate of the shipped runbooks, a one-step run vs node -e 0
  *   memory             peak RSS of a run whose step prints 1 GB vs an idle maint run
  *   fan-out            parallel group of 200 `sleep 0.2`, concurrency 50, vs the ideal 4 × 0.2 s
@@ -52,11 +52,20 @@ function peakRss(args) {
   return Number(r.stderr.trim().split('\n').pop());
 }
 
-/** The floor: Node spawning the same commands one after another. */
-async function spawnLoop(n) {
+/**
+ * The floor: Node spawning the same commands one after another with plain `spawn(file, args)`,
+ * default options (stdout and stderr are pipes, as they must be for a tool that reads the output),
+ * waiting for 'close'. `{ stdio: 'ignore' }`, which reads nothing, is shown beside it.
+ */
+async function spawnLoop(n, options) {
   const t0 = performance.now();
   for (let i = 0; i < n; i++) {
-    await new Promise((res, rej) => spawn('/bin/true', [], { stdio: 'ignore' }).on('close', (c) => (c === 0 ? res() : rej(new Error('true failed')))));
+    await new Promise((res, rej) => {
+      const child = spawn('/bin/true', [], options);
+      child.stdout?.resume();
+      child.stderr?.resume();
+      child.on('close', (c) => (c === 0 ? res() : rej(new Error('true failed'))));
+    });
   }
   return performance.now() - t0;
 }
@@ -80,6 +89,9 @@ for (let round = 0; round < ROUNDS; round++) {
   const loopFull = await spawnLoop(STEPS);
   const loopHalf = await spawnLoop(STEPS / 2);
   add('spawn per step', (loopFull - loopHalf) / (STEPS / 2));
+  const bareFull = await spawnLoop(STEPS, { stdio: 'ignore' });
+  const bareHalf = await spawnLoop(STEPS / 2, { stdio: 'ignore' });
+  add('spawn per step (stdio ignored)', (bareFull - bareHalf) / (STEPS / 2));
   add('fan-out wall', await maint('run', 'fan', '-q'));
 }
 const idleRss = peakRss(['run', 'one', '-q']);
@@ -100,6 +112,7 @@ const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(
 const ideal = Math.ceil(FAN / (quick ? 10 : 50)) * 200;
 const rows = [
   ['per-step overhead', `${m['maint per step'].toFixed(2)} ms vs spawn ${m['spawn per step'].toFixed(2)} ms`, m['maint per step'] / m['spawn per step'], 1.25],
+  ['  vs spawn, stdio ignored', `${m['maint per step'].toFixed(2)} ms vs ${m['spawn per step (stdio ignored)'].toFixed(2)} ms`, m['maint per step'] / m['spawn per step (stdio ignored)'], undefined],
   ['maint --version', `${m['maint --version'].toFixed(0)} ms vs node -e 0 ${m['node -e 0'].toFixed(0)} ms`, m['maint --version'] / m['node -e 0'], 1.5],
   ['maint validate (shipped)', `${m['maint validate (shipped)'].toFixed(0)} ms`, m['maint validate (shipped)'] / m['node -e 0'], undefined],
   ['one-step run', `${m['maint run (1 step)'].toFixed(0)} ms`, m['maint run (1 step)'] / m['node -e 0'], 2.5],

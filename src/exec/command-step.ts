@@ -134,9 +134,11 @@ function judge(step: CommandStep, r: SpawnResult, attempt: number, pre: Record<s
       return fail(`outputs.${name}: ${(err as Error).message}`);
     }
   }
-  // Expectations may read this step's own outputs through steps.<id>.
-  const steps = { ...(post.steps as Record<string, unknown>), [step.id]: { status: 'passed', outputs: base.outputs, stdout: r.stdout, stderr: r.stderr, exit_code: BigInt(r.exitCode ?? -1) } };
-  const ctx = { ...post, steps };
+  if (step.expect.length === 0 && step.warn.length === 0) return { ...base, status: 'passed' };
+  // Expectations may read this step's own outputs through steps.<id>. A view over the finished
+  // steps rather than a copy: copying them for every step made long runbooks quadratic.
+  const own = { status: 'passed', outputs: base.outputs, stdout: r.stdout, stderr: r.stderr, exit_code: r.exitCode ?? -1 };
+  const ctx = { ...post, steps: withStep(post.steps ?? {}, step.id, own) };
   for (const e of step.expect) {
     const verdict = check(e, ctx);
     if (verdict !== true) return fail(verdict === false ? `expected ${e.source}` : `expect ${e.source}: ${verdict}`);
@@ -147,6 +149,17 @@ function judge(step: CommandStep, r: SpawnResult, attempt: number, pre: Record<s
     else if (verdict !== false) base.warnings.push(`warn ${w.source}: ${verdict}`);
   }
   return { ...base, status: base.warnings.length > 0 ? 'warned' : 'passed' };
+}
+
+/** `steps` with one more entry, sharing the rest (read-only: expressions never write). */
+function withStep<T>(steps: Record<string, T>, id: string, entry: T): Record<string, T> {
+  return new Proxy(steps, {
+    get: (target, key) => (key === id ? entry : Reflect.get(target, key)),
+    has: (target, key) => key === id || Reflect.has(target, key),
+    ownKeys: (target) => (Object.hasOwn(target, id) ? Reflect.ownKeys(target) : [...Reflect.ownKeys(target), id]),
+    getOwnPropertyDescriptor: (target, key) =>
+      key === id ? { value: entry, enumerable: true, configurable: true, writable: false } : Reflect.getOwnPropertyDescriptor(target, key),
+  });
 }
 
 /** true / false, or the error message when the expression could not be evaluated. */

@@ -5,8 +5,10 @@
  *   <state>/runs/<run-id>/run.json       who, what, how it ended (rewritten atomically)
  *   <state>/runs/<run-id>/events.ndjson  every event but output chunks, appended as it happens
  *   <state>/runs/<run-id>/steps/<id>.log each step's full (masked) output, capped
+ *   <state>/running/<run-id>              present while the run has not ended, so crash recovery
+ *                                         looks at these instead of reading every run ever made
  */
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunEvent, RunStatus } from '../exec/events.js';
 import type { DrResult } from './dr.js';
@@ -48,6 +50,25 @@ export function runsDir(stateDir: string): string {
   return join(stateDir, 'runs');
 }
 
+/** Markers of the runs that have not ended (or whose maint died before they could). */
+export function runningDir(stateDir: string): string {
+  return join(stateDir, 'running');
+}
+
+/** The ids of runs marked as not ended. */
+export function listRunningIds(stateDir: string): string[] {
+  try {
+    return readdirSync(runningDir(stateDir));
+  } catch {
+    return [];
+  }
+}
+
+/** The run has ended (or was recovered): take its marker away. */
+export function unmarkRunning(stateDir: string, runId: string): void {
+  rmSync(join(runningDir(stateDir), runId), { force: true });
+}
+
 /** File name for a step's output: qids may hold `.` (includes) and `:` (rollbacks). */
 export function outputFileName(qid: string): string {
   return `${qid.replace(/[^A-Za-z0-9_.-]/g, '_')}.log`;
@@ -57,15 +78,19 @@ export class JournalWriter {
   readonly dir: string;
   private readonly eventsFd: number;
   private readonly outputs = new Map<string, { fd: number; bytes: number; truncated: boolean }>();
+  /** Steps (and rollbacks) that have an output file. */
+  private readonly written = new Set<string>();
 
   constructor(
-    stateDir: string,
+    private readonly stateDir: string,
     private meta: RunMetaFile,
     private readonly outputCap = DEFAULT_OUTPUT_CAP,
   ) {
     this.dir = join(runsDir(stateDir), meta.runId);
     mkdirSync(join(this.dir, 'steps'), { recursive: true, mode: 0o750 });
     this.writeMeta();
+    mkdirSync(runningDir(stateDir), { recursive: true, mode: 0o750 });
+    writeFileSync(join(runningDir(stateDir), meta.runId), '', { mode: 0o640 });
     this.eventsFd = openSync(join(this.dir, 'events.ndjson'), 'a', 0o640);
   }
 
@@ -80,13 +105,13 @@ export class JournalWriter {
       this.writeMeta();
       for (const qid of [...this.outputs.keys()]) this.closeOutput(qid);
       closeSync(this.eventsFd);
+      unmarkRunning(this.stateDir, this.meta.runId);
     }
   }
 
-  /** The output file of a step, when it printed anything. */
+  /** The output file of a step, when it printed anything (known without a stat per step). */
   outputFile(qid: string): string | undefined {
-    const file = join(this.dir, 'steps', outputFileName(qid));
-    return existsSync(file) ? file : undefined;
+    return this.written.has(qid) ? join(this.dir, 'steps', outputFileName(qid)) : undefined;
   }
 
   private output(qid: string, text: string) {
@@ -94,6 +119,7 @@ export class JournalWriter {
     if (!out) {
       out = { fd: openSync(join(this.dir, 'steps', outputFileName(qid)), 'a', 0o640), bytes: 0, truncated: false };
       this.outputs.set(qid, out);
+      this.written.add(qid);
     }
     if (out.truncated) return;
     const size = Buffer.byteLength(text);

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { listRunDirs, outputFileName, readEvents, writeMetaFile, type RunMetaFile } from './journal.js';
+import { listRunningIds, outputFileName, readEvents, readMetaFile, runsDir, unmarkRunning, writeMetaFile, type RunMetaFile } from './journal.js';
 import { formatLogEntry } from './log-entry.js';
 import { appendLogEntry } from './log-file.js';
 import { applyEvent, emptyRecord } from './summary.js';
@@ -48,17 +48,27 @@ export function replayRun(dir: string, meta: RunMetaFile): RunRecord {
   return rec;
 }
 
-/** Close every orphaned run in the state dir; returns the ids closed. */
+/**
+ * Close every orphaned run in the state dir; returns the ids closed. Only runs still marked as
+ * running are read: this happens before every run, and the state dir keeps every run ever made.
+ */
 export async function recoverOrphans(stateDir: string): Promise<string[]> {
   const closed: string[] = [];
-  for (const { dir, meta } of listRunDirs(stateDir)) {
-    if (meta.status !== 'running' || isRunAlive(meta)) continue;
+  for (const runId of listRunningIds(stateDir)) {
+    const dir = join(runsDir(stateDir), runId);
+    const meta = readMetaFile(dir);
+    if (meta?.status === 'running' && isRunAlive(meta)) continue;
+    if (meta?.status !== 'running') {
+      unmarkRunning(stateDir, runId); // ended after all (or no run behind the marker)
+      continue;
+    }
     const rec = replayRun(dir, meta);
     rec.status = 'interrupted';
     rec.exitCode = 137;
     const entry = formatLogEntry(rec) + `_maint (pid ${meta.pid}) stopped during this run; recorded by a later maint command._\n\n`;
     writeMetaFile(dir, { ...meta, status: 'interrupted', exitCode: 137, durationMs: rec.durationMs, recovered: true });
     await appendLogEntry(meta.flags.log, entry);
+    unmarkRunning(stateDir, runId);
     closed.push(meta.runId);
   }
   return closed;

@@ -22,6 +22,8 @@ export interface CheckOptions {
 
 type Path = (string | number)[];
 type Refs = { roots: Set<string>; steps: Set<string>; vars: Set<string> };
+/** Which step ids an expression at some point may read. */
+type Visible = { has(id: string): boolean };
 
 export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -45,7 +47,7 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
   }
 
   /** Report names an expression or template reads that it may not. */
-  const checkRefs = (path: Path, refs: Refs, allowedNames: readonly string[], visibleSteps: Set<string>) => {
+  const checkRefs = (path: Path, refs: Refs, allowedNames: readonly string[], visibleSteps: Visible) => {
     for (const root of refs.roots) {
       if (allowedNames.includes(root)) continue;
       if ((POST_NAMES as readonly string[]).includes(root)) {
@@ -71,7 +73,7 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
     }
   };
 
-  const checkExpression = (path: Path, src: string, names: readonly string[], visible: Set<string>) => {
+  const checkExpression = (path: Path, src: string, names: readonly string[], visible: Visible) => {
     const err = checkExpr(src);
     if (err) {
       out.push(source.at(path, `expression: ${err.message}`, err.offset === undefined ? {} : { offset: err.offset }));
@@ -80,7 +82,7 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
     checkRefs(path, references(src), names, visible);
   };
 
-  const checkTemplate = (path: Path, src: string, visible: Set<string>, opts: { shell?: boolean; names?: readonly string[] } = {}) => {
+  const checkTemplate = (path: Path, src: string, visible: Visible, opts: { shell?: boolean; names?: readonly string[] } = {}) => {
     const { template, errors } = parseTemplate(src);
     for (const e of errors) out.push(source.at(path, e.message, { offset: e.offset }));
     if (!template) return;
@@ -88,7 +90,7 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
     checkRefs(path, templateReferences(template), opts.names ?? PRE_NAMES, visible);
   };
 
-  const checkCommand = (path: Path, cmd: string | string[], visible: Set<string>) => {
+  const checkCommand = (path: Path, cmd: string | string[], visible: Visible) => {
     if (typeof cmd === 'string') checkTemplate(path, cmd, visible, { shell: true });
     else cmd.forEach((arg, i) => checkTemplate([...path, i], arg, visible));
   };
@@ -117,11 +119,13 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
 
   // Steps, in execution order: each sees the steps finished before it.
   const finished = new Set<string>();
+  const indexesById = new Map<string, number[]>();
+  sites.forEach((s, i) => indexesById.set(s.id, [...(indexesById.get(s.id) ?? []), i]));
   let disasters = 0;
   sites.forEach((site, index) => {
     const { step, path } = site;
-    const visible = visibleSteps(sites, index);
-    const withSelf = new Set([...visible, site.id]);
+    const visible = visibleSteps(sites, index, indexesById);
+    const withSelf: Visible = { has: (id) => id === site.id || visible.has(id) };
     checkTemplate([...path, 'name'], step.name, visible);
     if (step.when !== undefined) checkExpression([...path, 'when'], step.when, PRE_NAMES, visible);
     if (step.run !== undefined) checkCommand([...path, 'run'], step.run, visible);
@@ -166,7 +170,7 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
     out.push(source.at([...second.path, 'disaster'], 'only one step may be marked `disaster: true`'));
   }
 
-  function checkInclude(site: StepSite, visible: Set<string>) {
+  function checkInclude(site: StepSite, visible: Visible) {
     const name = site.step.runbook!;
     const included = opts.resolve(name);
     if (!included) return; // reported by the library, which knows where it looked
@@ -185,20 +189,18 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
 
 /**
  * Ids a step may read: the steps before it, without its own parallel group or that group's other
- * children (they run at the same time).
+ * children (they run at the same time). A predicate, asked only for the ids an expression reads:
+ * building the set for every step made checking long runbooks quadratic.
  */
-function visibleSteps(sites: StepSite[], index: number): Set<string> {
+function visibleSteps(sites: StepSite[], index: number, indexesById: Map<string, number[]>): Visible {
   const self = sites[index]!;
-  const ancestors = new Set<StepSite>();
-  for (let g = self.group; g; g = g.group) ancestors.add(g);
-  const visible = new Set<string>();
-  for (let i = 0; i < index; i++) {
+  const ancestors: StepSite[] = [];
+  for (let g = self.group; g; g = g.group) ancestors.push(g);
+  const visibleAt = (i: number): boolean => {
     const s = sites[i]!;
-    if (ancestors.has(s)) continue;
-    if (s.group && [...ancestors].some((a) => isWithin(s, a))) continue;
-    visible.add(s.id);
-  }
-  return visible;
+    return i < index && !ancestors.includes(s) && !(s.group && ancestors.some((a) => isWithin(s, a)));
+  };
+  return { has: (id) => (indexesById.get(id) ?? []).some(visibleAt) };
 }
 
 function isWithin(site: StepSite, group: StepSite): boolean {

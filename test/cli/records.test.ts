@@ -135,7 +135,10 @@ steps:
       // already gone
     }
     expect(existsSync(join(dir, 'maintenance-log.md'))).toBe(false);
+    // Recovery reads only the runs still marked as running, not every run in the state dir.
+    expect(readdirSync(join(dir, '.maint/running'))).toHaveLength(1);
     const hist = await maint(['history', '--json'], { cwd: dir });
+    expect(readdirSync(join(dir, '.maint/running'))).toEqual([]);
     expect(hist.stderr).toMatch(/left unfinished by a maint that stopped/);
     expect(JSON.parse(hist.stdout)[0]).toMatchObject({ runbook: 'k', result: 'interrupted' });
     const [entry] = entries(dir);
@@ -148,6 +151,7 @@ describe('files maint writes', () => {
   it('are readable by owner and group only', async () => {
     const dir = project({ 'p.yaml': 'steps:\n  - { name: talk, run: echo hi }\n' });
     expect((await maint(['run', 'p'], { cwd: dir })).code).toBe(0);
+    expect(readdirSync(join(dir, '.maint/running'))).toEqual([]); // the run ended: no longer marked
     const runDir = join(dir, '.maint/runs', readdirSync(join(dir, '.maint/runs'))[0]!);
     for (const f of [join(dir, 'maintenance-log.md'), join(runDir, 'run.json'), join(runDir, 'events.ndjson'), join(runDir, 'steps/talk.log')]) {
       expect((statSync(f).mode & 0o007).toString(8), f).toBe('0');
