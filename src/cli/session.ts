@@ -3,6 +3,7 @@
  * Shared by `maint run` and `maint resume`.
  */
 import { randomBytes } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { hostname, userInfo } from 'node:os';
 import { relative } from 'node:path';
 import type { Config } from '../config/config.js';
@@ -124,6 +125,9 @@ async function runLocked(plan: Plan, config: Config, opts: SessionOptions, runId
   // First SIGINT/SIGTERM: stop the step, roll back, run finally. A second one: skip the rollbacks.
   const soft = new AbortController();
   const hard = new AbortController();
+  // Every running step listens on these (a parallel group: one per child, removed when it ends);
+  // Node's default of 10 listeners would print a leak warning for a wider group.
+  setMaxListeners(0, soft.signal, hard.signal);
   let interruptCode = 130;
   const onSignal = (signal: NodeJS.Signals) => {
     if (!soft.signal.aborted) {

@@ -170,6 +170,14 @@ steps:
     expect(ms).toBeLessThan(1500); // not four
   });
 
+  it('a wide parallel group (more than Node\'s default 10 listeners per signal) prints no warning', async () => {
+    const children = Array.from({ length: 24 }, (_, i) => `      - { name: w${i}, run: [sleep, "0.1"], readonly: true }\n`).join('');
+    const dir = project({ 'rb.yaml': `steps:\n  - name: wide\n    concurrency: 24\n    parallel:\n${children}` });
+    const r = await maint(['run', 'rb', '-q'], { cwd: dir });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe('');
+  });
+
   it('a failing parallel child fails the group and rolls back completed siblings', async () => {
     const dir = project({
       'rb.yaml': `steps:
