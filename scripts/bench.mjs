@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 const quick = process.argv.includes('--quick');
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin/maint.js');
-const ROUNDS = quick ? 1 : 5;
+const ROUNDS = quick ? 1 : 7;
 const STEPS = quick ? 40 : 400;
 const work = mkdtempSync(join(tmpdir(), 'maint-bench-'));
 mkdirSync(join(work, 'runbooks'));
