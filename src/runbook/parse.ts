@@ -34,7 +34,8 @@ export function parseRunbook(file: string, text: string): ParseResult {
   if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
     return { runbook: null, diagnostics: [source.at([], 'a runbook is a YAML mapping with at least `steps:`')] };
   }
-  const parsed = RunbookSchema.safeParse(source.data);
+  // reportInput: zod 4 leaves the value out of issues otherwise, and a wrong type would read as missing.
+  const parsed = RunbookSchema.safeParse(source.data, { reportInput: true });
   if (!parsed.success) {
     return { runbook: null, diagnostics: parsed.error.issues.flatMap((issue) => issueDiagnostics(source, issue)) };
   }
@@ -100,6 +101,10 @@ function issueDiagnostics(source: YamlSource, issue: z.core.$ZodIssue): Diagnost
     const hint = typeof last === 'string' ? UNION_HINTS[last] : undefined;
     const what = hint ?? (parent === 'vars' ? 'a value, or {default, env, secret, required, description}' : null);
     return [source.at(path, what ? `expected ${what}` : issue.message)];
+  }
+  if (issue.code === 'invalid_key') {
+    // A record key that fails its own check (a var or output name): say why, at the key.
+    return [source.at(path, issue.issues[0]?.message ?? issue.message, { key: true })];
   }
   if (issue.code === 'invalid_type' && issue.input === undefined) {
     return [source.at(path.slice(0, -1), `missing required field "${String(last)}"`)];

@@ -22,6 +22,20 @@ describe('parseRunbook positions', () => {
     expect(messages('x.yaml', 'steps:\n  - run: "true"\n')).toEqual(['x.yaml:2:5: steps[0]: missing required field "name"']);
   });
 
+  it('reports a value of the wrong type as such, at the value, not as missing', () => {
+    expect(messages('x.yaml', 'title: 5\nsteps:\n  - { name: a, run: "true", timeout: 5 }\n')).toEqual([
+      'x.yaml:1:8: title: expected string, received number',
+      'x.yaml:3:38: steps[0].timeout: expected string, received number',
+    ]);
+  });
+
+  it('says why a var or output name is refused, at the name', () => {
+    expect(messages('x.yaml', 'vars:\n  bad-name: 1\nsteps:\n  - name: a\n    run: "true"\n    outputs: { "x-y": stdout }\n')).toEqual([
+      'x.yaml:2:3: vars.bad-name: var names are identifiers (letters, digits, _)',
+      'x.yaml:6:16: steps[0].outputs.x-y: output names are identifiers',
+    ]);
+  });
+
   it('points into a one-line expression at the offending column', () => {
     const [d] = messages('x.yaml', 'steps:\n  - name: a\n    run: "true"\n    expect: exit_code == 0 && stdut == ""\n');
     // `stdut` starts at column 31 of line 4
