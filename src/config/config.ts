@@ -4,8 +4,7 @@
  */
 import { dirname, resolve } from 'node:path';
 import * as z from 'zod/mini';
-// Side effect: configures zod/mini (English messages, memoizer) before the schemas below are built.
-import '../runbook/schema.js';
+import '../zod-setup.js'; // before any schema is built
 import { formatPath } from '../runbook/diagnostics.js';
 import { InvalidInput } from '../cli/errors.js';
 import { NotifyTargetSchema, type NotifyTarget } from '../notify/webhook.js';

@@ -11,8 +11,7 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import * as z from 'zod/mini';
-// Side effect: configures zod/mini (English messages, memoizer) before the schemas below are built.
-import '../runbook/schema.js';
+import '../zod-setup.js'; // before any schema is built
 import type { Masker } from '../exec/mask.js';
 import { failedOnDr, type DrResult } from '../record/dr.js';
 import type { RunRecord, StepRecord } from '../record/types.js';

@@ -4,14 +4,9 @@
  * Checks that need more than one field (expressions, references, includes) live in validate.ts.
  */
 import * as z from 'zod/mini';
-import { en } from 'zod/locales';
+import '../zod-setup.js'; // before any schema is built
 import { Cron } from 'croner';
 import { parseDuration } from './duration.js';
-
-// zod/mini has no messages by default ("Invalid input" for everything) and no memoizer (classic
-// zod's, which parses YAML alias cycles): set both globally, once, before any schema is built.
-// `en` from zod/locales, not z.locales.en(): that one bundles every language (~300 KB).
-z.config({ ...en(), memoizer: z.memoizer() });
 
 const duration = z
   .string()

@@ -11,8 +11,7 @@ import type { AddressInfo } from 'node:net';
 import * as z from 'zod/mini';
 // Not z.core.$ZodError: reading z.core keeps all of zod's core (~500 KB) in the bundle.
 import { $ZodError } from 'zod/v4/core';
-// Side effect: configures zod/mini (English messages, memoizer) before the schemas below are built.
-import '../runbook/schema.js';
+import '../zod-setup.js'; // before any schema is built
 
 const MAX_DELAY_MS = 10 * 60_000;
 const MAX_CONTROL_BYTES = 64 * 1024;
