@@ -29,22 +29,23 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
   const out: Diagnostic[] = [];
   const { source, input, sites } = rb;
   const declaredVars = new Set(Object.keys(input.vars ?? {}));
-  const allIds = new Set(sites.map((s) => s.id));
+  // Where each step id occurs, in execution order: more than once is an error reported below.
+  const indexesById = new Map<string, number[]>();
+  sites.forEach((s, i) => indexesById.set(s.id, [...(indexesById.get(s.id) ?? []), i]));
 
   // Ids: unique in the whole runbook, parallel children and finally included.
-  const seen = new Map<string, StepSite>();
-  for (const site of sites) {
-    const first = seen.get(site.id);
-    if (first) {
-      const where = source.locate(first.path);
+  sites.forEach((site, index) => {
+    const firstIndex = indexesById.get(site.id)![0]!;
+    if (firstIndex !== index) {
+      const where = source.locate(sites[firstIndex]!.path);
       out.push(
         source.at(
           site.step.id ? [...site.path, 'id'] : [...site.path, 'name'],
           `duplicate step id "${site.id}" (also at line ${where.line})${site.step.id ? '' : '; give one of them an `id:`'}`,
         ),
       );
-    } else seen.set(site.id, site);
-  }
+    }
+  });
 
   /** Report names an expression or template reads that it may not. */
   const checkRefs = (path: Path, refs: Refs, allowedNames: readonly string[], visibleSteps: Visible) => {
@@ -64,10 +65,10 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
     }
     for (const id of refs.steps) {
       if (visibleSteps.has(id)) continue;
-      if (allIds.has(id)) {
+      if (indexesById.has(id)) {
         out.push(source.at(path, `step "${id}" has not run at this point; a step can read only the steps before it`));
       } else {
-        const hint = didYouMean(id, allIds);
+        const hint = didYouMean(id, indexesById.keys());
         out.push(source.at(path, `no step with id "${id}"${hint ? `; did you mean "${hint}"?` : ''}`));
       }
     }
@@ -119,8 +120,6 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
 
   // Steps, in execution order: each sees the steps finished before it.
   const finished = new Set<string>();
-  const indexesById = new Map<string, number[]>();
-  sites.forEach((s, i) => indexesById.set(s.id, [...(indexesById.get(s.id) ?? []), i]));
   let disasters = 0;
   sites.forEach((site, index) => {
     const { step, path } = site;
