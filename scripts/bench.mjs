@@ -70,6 +70,8 @@ async function spawnLoop(n, options) {
   return performance.now() - t0;
 }
 
+/** Per step, from the times of N and N/2 steps: the difference cancels the fixed start-up cost. */
+const slope = (full, half) => (full - half) / (STEPS / 2);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const maint = (...args) => timed(process.execPath, [BIN, ...args]);
 const samples = {};
@@ -82,16 +84,9 @@ for (let round = 0; round < ROUNDS; round++) {
   add('node -e 0', await timed(process.execPath, ['-e', '0']));
   add('maint validate (shipped)', await maint('validate', '--strict'));
   add('maint run (1 step)', await maint('run', 'one', '-q'));
-  // Slopes: (N steps − N/2 steps) / (N/2) cancels the fixed start-up cost.
-  const full = await maint('run', 'steps', '-q');
-  const half = await maint('run', 'steps-half', '-q');
-  add('maint per step', (full - half) / (STEPS / 2));
-  const loopFull = await spawnLoop(STEPS);
-  const loopHalf = await spawnLoop(STEPS / 2);
-  add('spawn per step', (loopFull - loopHalf) / (STEPS / 2));
-  const bareFull = await spawnLoop(STEPS, { stdio: 'ignore' });
-  const bareHalf = await spawnLoop(STEPS / 2, { stdio: 'ignore' });
-  add('spawn per step (stdio ignored)', (bareFull - bareHalf) / (STEPS / 2));
+  add('maint per step', slope(await maint('run', 'steps', '-q'), await maint('run', 'steps-half', '-q')));
+  add('spawn per step', slope(await spawnLoop(STEPS), await spawnLoop(STEPS / 2)));
+  add('spawn per step (stdio ignored)', slope(await spawnLoop(STEPS, { stdio: 'ignore' }), await spawnLoop(STEPS / 2, { stdio: 'ignore' })));
   add('fan-out wall', await maint('run', 'fan', '-q'));
 }
 const idleRss = peakRss(['run', 'one', '-q']);
