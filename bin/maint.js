@@ -1,3 +1,7 @@
 #!/usr/bin/env node
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through `prepare`).
-import('../dist/cli/main.js').then((m) => m.main(process.argv));
+import { loadCli } from './load.js';
+
+const { main, codeCache } = loadCli();
+// import() works here, in an ordinary module, and not in code from the cache (src/import-module.ts).
+main(process.argv, { codeCache, importModule: (specifier) => import(specifier) });

@@ -14,7 +14,10 @@ function findRoot(from: string): string {
   }
 }
 
-export const PACKAGE_ROOT = findRoot(dirname(fileURLToPath(import.meta.url)));
+// The bundle is CommonJS and knows its file as __filename; the sources run as ES modules.
+const here = typeof __filename === 'string' ? __filename : fileURLToPath(import.meta.url);
+
+export const PACKAGE_ROOT = findRoot(dirname(here));
 
 /** A path inside maint's package. */
 export const packagePath = (...parts: string[]): string => join(PACKAGE_ROOT, ...parts);

@@ -2,6 +2,7 @@
  * Asking a person. Only used when stdin and stdout are terminals and this is not CI: an
  * unattended run never reads stdin.
  */
+import { createInterface } from 'node:readline/promises';
 import type { Interaction } from '../exec/executor.js';
 import type { Reporter } from '../report/reporter.js';
 
@@ -14,7 +15,6 @@ export function terminalInteraction(opts: { yes: boolean; interactive: boolean; 
     interactive: opts.interactive,
     yes: opts.yes,
     async ask(question: string): Promise<boolean> {
-      const { createInterface } = await import('node:readline/promises');
       opts.reporter.suspend?.();
       const rl = createInterface({ input: process.stdin, output: process.stdout });
       // End of input (Ctrl-D, a closed terminal) is a "no", never a hang.

@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { setImporter, type Importer } from '../import-module.js';
 import { packagePath } from '../package-root.js';
 import { describeError } from './errors.js';
 
@@ -48,7 +49,15 @@ function withRunOptions(cmd: Command): Command {
 const RUN_EXIT_CODES = `Exit codes: 0 passed, 1 a step failed (rollbacks ok), 2 invalid input (nothing ran),
 3 a rollback failed, 4 outside the window, 5 paused at a confirm step, 75 locked, 130/143 interrupted.`;
 
-export function buildProgram(): Command {
+/** What bin/maint.js knows about how maint was loaded, for `maint doctor`. */
+export interface Launch {
+  /** The V8 code cache of the bundle: used, rejected by V8 (another Node), or missing. */
+  codeCache?: 'used' | 'rejected' | 'missing';
+  /** import() from outside the bundle, for JavaScript config files (see import-module.ts). */
+  importModule?: Importer;
+}
+
+export function buildProgram(launch: Launch = {}): Command {
   const program = new Command('maint')
     .description('Run maintenance runbooks: YAML steps with expectations, retries, timeouts and rollbacks.')
     .version(version(), '-V, --version')
@@ -169,7 +178,7 @@ Examples:
   $ maint doctor --json`)
     .action(async (flags) => {
       const { doctorCommand } = await import('./commands/doctor.js');
-      process.exitCode = await doctorCommand(flags);
+      process.exitCode = await doctorCommand(flags, launch);
     });
 
   program
@@ -274,13 +283,14 @@ Examples:
   return program;
 }
 
-export async function main(argv: string[]): Promise<void> {
+export async function main(argv: string[], launch: Launch = {}): Promise<void> {
+  if (launch.importModule) setImporter(launch.importModule);
   // `maint list | head` closes the pipe early; that is not an error.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
-  const program = buildProgram();
+  const program = buildProgram(launch);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -7,6 +7,7 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config/config.js';
 import { findOnPath } from '../exec/preflight.js';
+import { packagePath } from '../package-root.js';
 import { RunbookLibrary } from '../runbook/library.js';
 import { findPgClient, missingStackTools } from '../stack/tools.js';
 import { firstLine, probe } from './probe.js';
@@ -69,6 +70,8 @@ export interface DoctorReport {
     log: PathFact;
     state: PathFact;
   };
+  /** The Node running maint, and whether it started from the bundle's code cache (null: not from the bundle). */
+  node: { version: string; code_cache: 'used' | 'rejected' | 'missing' | null; cache_file: string; cache_writer: string };
   exit_code: number;
 }
 
@@ -85,7 +88,7 @@ const VERSIONED: Record<string, string[]> = {
 /** Debian's kubernetes-client is old (1.20 in bookworm); upstream's is current. */
 const KUBECTL_INSTALL = 'apt-get install -y kubernetes-client, or https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/';
 
-export async function diagnose(config: Config): Promise<DoctorReport> {
+export async function diagnose(config: Config, codeCache?: DoctorReport['node']['code_cache']): Promise<DoctorReport> {
   const library = new RunbookLibrary(config.runbooks);
   const { neededBy, invalid } = requirements(library);
   const [tools, kubernetes] = await Promise.all([toolFacts(neededBy, process.env.PATH ?? ''), kubeFact()]);
@@ -101,6 +104,7 @@ export async function diagnose(config: Config): Promise<DoctorReport> {
       log: pathFact(config.log, 'file'),
       state: pathFact(config.state, 'dir'),
     },
+    node: { version: process.version, code_cache: codeCache ?? null, cache_file: packagePath('dist', 'maint.cjs.cache'), cache_writer: packagePath('scripts', 'code-cache.mjs') },
   };
   const bad = [...report.tools, report.config.log, report.config.state].some((f) => f.status === 'missing' || f.status === 'fail');
   return { ...report, exit_code: bad ? 1 : 0 };

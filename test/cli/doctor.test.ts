@@ -42,6 +42,7 @@ describe('maint doctor', () => {
     expect(r.stdout).toMatch(new RegExp(`^ok\\s+runbook folder\\s+${re(join(dir, 'runbooks'))}: 0 runbooks$`, 'm'));
     expect(r.stdout).toMatch(new RegExp(`^ok\\s+shipped runbooks\\s+${re(join(ROOT, 'runbooks'))}: ${SHIPPED.length} runbooks$`, 'm'));
     expect(r.stdout).toMatch(new RegExp(`^ok\\s+state dir\\s+${re(join(dir, '.maint'))} \\(writable, not created yet\\)$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^ok\\s+node\\s+${re(process.version)}, compiled code cached \\(${re(join(ROOT, 'dist/maint.cjs.cache'))}\\)$`, 'm'));
     expect(r.stdout).not.toMatch(/^(MISSING|FAIL)/m);
     expect(r.code).toBe(0);
     // Checking that the state dir can be written creates nothing.
@@ -98,7 +99,7 @@ describe('maint doctor', () => {
     const r = await maint(['doctor', '--json'], { cwd: dir, env: NO_KUBE });
     expect(r.stderr).toBe('');
     const report = JSON.parse(r.stdout);
-    expect(Object.keys(report)).toEqual(['tools', 'kubernetes', 'env', 'config', 'exit_code']);
+    expect(Object.keys(report)).toEqual(['tools', 'kubernetes', 'env', 'config', 'node', 'exit_code']);
     expect(report.config).toEqual({
       file: join(dir, 'maint.config.yaml'),
       runbook_dirs: [

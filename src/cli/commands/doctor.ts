@@ -1,13 +1,14 @@
 import { loadConfig, type ConfigFlags } from '../../config/config.js';
 import { diagnose, type CheckStatus, type DoctorReport, type PathFact } from '../../doctor/checks.js';
 import { useColor } from '../../report/select.js';
+import type { Launch } from '../main.js';
 
 const MARK: Record<CheckStatus, string> = { ok: 'ok', warning: 'WARN', missing: 'MISSING', fail: 'FAIL' };
 const COLOUR: Record<CheckStatus, number> = { ok: 32, warning: 33, missing: 31, fail: 31 };
 
 /** Exit 1 when a tool a runbook needs is missing or maint cannot write its log or state; else 0. */
-export async function doctorCommand(flags: ConfigFlags & { json?: boolean }): Promise<number> {
-  const report = await diagnose(await loadConfig(flags));
+export async function doctorCommand(flags: ConfigFlags & { json?: boolean }, launch: Launch = {}): Promise<number> {
+  const report = await diagnose(await loadConfig(flags), launch.codeCache);
   if (flags.json) process.stdout.write(JSON.stringify(report, null, 2) + '\n');
   else process.stdout.write(formatReport(report, useColor(process.stdout)).join('\n') + '\n');
   return report.exit_code;
@@ -47,6 +48,13 @@ function formatReport(r: DoctorReport, color: boolean): string[] {
   if (c.invalid_runbooks.length > 0) line('warning', 'invalid runbooks', `${c.invalid_runbooks.join(', ')} (maint validate NAME says why; their requires are not checked)`);
   line(c.log.status, 'log file', writable(c.log));
   line(c.state.status, 'state dir', writable(c.state));
+
+  const n = r.node;
+  if (n.code_cache === 'used') line('ok', 'node', `${n.version}, compiled code cached (${n.cache_file})`);
+  else if (n.code_cache) {
+    const why = n.code_cache === 'rejected' ? 'refused by this Node (made by another version, or V8 flags differ)' : 'missing';
+    line('warning', 'node', `${n.version}; the code cache is ${why}, so every start compiles maint: node ${n.cache_writer} makes one`);
+  } else line('ok', 'node', n.version);
 
   const bad = counts.missing + counts.fail;
   lines.push('', bad + counts.warning === 0 ? 'all checks passed' : `${plural(bad, 'problem')}, ${plural(counts.warning, 'warning')}`);
