@@ -2,11 +2,15 @@
  * Configuration: flags beat environment (MAINT_*) beat the config file (found by cosmiconfig
  * under the name `maint`) beat defaults.
  */
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as z from 'zod/mini';
 import '../zod-setup.js'; // before any schema is built
 import { formatPath } from '../runbook/diagnostics.js';
+import { didYouMean } from '../runbook/did-you-mean.js';
+import { parseYamlSource, type YamlSource } from '../runbook/yaml-source.js';
 import { InvalidInput } from '../cli/errors.js';
+import { importModule } from '../import-module.js';
 import { NotifyTargetSchema, type NotifyTarget } from '../notify/webhook.js';
 
 const ConfigSchema = z.strictObject({
@@ -67,18 +71,74 @@ export interface ConfigFlags {
   state?: string;
 }
 
+/** A JavaScript config file: its default export (module.exports for CommonJS). */
+async function loadJs(filepath: string): Promise<unknown> {
+  try {
+    return ((await importModule(pathToFileURL(filepath).href)) as { default?: unknown }).default;
+  } catch (err) {
+    throw new InvalidInput([{ file: filepath, line: 1, col: 1, path: '', message: `the config file does not load: ${(err as Error).message}` }]);
+  }
+}
+
+/** A config file cosmiconfig could not read itself (package.json, which it also reads for its own settings). */
+function notLoaded(err: unknown): never {
+  if (err instanceof InvalidInput) throw err;
+  const e = err as NodeJS.ErrnoException;
+  if (e.code === 'ENOENT' && e.path) throw new InvalidInput([{ file: e.path, line: 1, col: 1, path: '', message: 'the config file does not exist' }]);
+  const message = e.message ?? String(err);
+  const m = /^\w+ Error in (.+?):\n([^]*)$/.exec(message);
+  throw new InvalidInput([{ file: m?.[1] ?? 'config', line: 1, col: 1, path: '', message: (m?.[2] ?? message).split('\n')[0]! }]);
+}
+
+/**
+ * Config files are read by maint's YAML parser (JSON is YAML too), as runbooks are, so a broken
+ * one is reported as file:line:col (exit 2) and a wrong setting at its own line.
+ */
+function yamlLoader(sources: Map<string, YamlSource>) {
+  return (filepath: string, content: string): unknown => {
+    const source = parseYamlSource(filepath, content);
+    if (source.errors.length > 0) throw new InvalidInput(source.errors);
+    sources.set(filepath, source);
+    return source.data;
+  };
+}
+
 export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<Config> {
   // CommonJS: its exports are the default export of a dynamic import (in Node and in the bundle).
   const { cosmiconfig } = (await import('cosmiconfig')).default;
-  const explorer = cosmiconfig('maint', { searchStrategy: 'project', searchPlaces: SEARCH_PLACES });
-  const found = flags.config ? await explorer.load(resolve(cwd, flags.config)) : await explorer.search(cwd);
+  const sources = new Map<string, YamlSource>();
+  const loadYaml = yamlLoader(sources);
+  let found: Awaited<ReturnType<ReturnType<typeof cosmiconfig>['search']>>;
+  try {
+    const explorer = cosmiconfig('maint', {
+      searchStrategy: 'project',
+      searchPlaces: SEARCH_PLACES,
+      loaders: { '.js': loadJs, '.mjs': loadJs, '.cjs': loadJs, '.json': loadYaml, '.yaml': loadYaml, '.yml': loadYaml, noExt: loadYaml },
+    });
+    found = await (flags.config ? explorer.load(resolve(cwd, flags.config)) : explorer.search(cwd));
+  } catch (err) {
+    notLoaded(err);
+  }
   let file: Partial<z.infer<typeof ConfigSchema>> = {};
   const base = found ? dirname(found.filepath) : cwd;
   if (found && !found.isEmpty) {
     const parsed = ConfigSchema.safeParse(found.config);
     if (!parsed.success) {
+      const source = sources.get(found.filepath);
+      // In package.json the settings are under "maint".
+      const prefix = basename(found.filepath) === 'package.json' ? ['maint'] : [];
       throw new InvalidInput(
-        parsed.error.issues.map((i) => ({ file: found.filepath, line: 1, col: 1, path: formatPath(i.path as PropertyKey[]), message: i.message })),
+        parsed.error.issues.flatMap((i) => {
+          const path = i.path as PropertyKey[];
+          const at = (p: PropertyKey[], key = false) => source?.locate([...prefix, ...p], { key }) ?? { line: 1, col: 1 };
+          if (i.code === 'unrecognized_keys') {
+            return i.keys.map((k) => {
+              const hint = didYouMean(k, Object.keys(ConfigSchema.def.shape));
+              return { file: found.filepath, ...at([...path, k], true), path: formatPath([...path, k]), message: `unknown setting "${k}"${hint ? `; did you mean "${hint}"?` : ''}` };
+            });
+          }
+          return [{ file: found.filepath, ...at(path), path: formatPath(path), message: i.message }];
+        }),
       );
     }
     file = parsed.data;
