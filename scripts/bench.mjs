@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 /**
  * `npm run bench`: maint's own cost, as ratios against a baseline measured in the same run
- * (never absolute times: machines differ, ratios travel). Contenders alternate, several rounds,
- * medians reported. `--quick` is the CI smoke: one small round, targets not judged.
+ * (never absolute times: machines differ, ratios travel). Contenders alternate, several rounds;
+ * each ratio is taken inside a round and the median over rounds reported. `--quick` is the CI smoke: one small round, targets not judged.
  *
  *   per-step overhead  N-step runbook of /bin/true (argv) vs a plain Node child_process.spawn loop
  *   start-up           maint --version, validate of the shipped runbooks, a one-step run vs node -e 0
@@ -74,21 +74,25 @@ async function spawnLoop(n, options) {
 const slope = (full, half) => (full - half) / (STEPS / 2);
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const maint = (...args) => timed(process.execPath, [BIN, ...args]);
-const samples = {};
-const add = (key, value) => (samples[key] ??= []).push(value);
 
+// Each round measures every contender next to its baseline, so a ratio taken inside one round
+// cancels the drift in load of a shared machine; the table reports medians over the rounds.
+const rounds = [];
 for (let round = 0; round < ROUNDS; round++) {
-  // Alternate contenders inside each round so drift in machine load hits both sides alike.
-  add('node -e 0', await timed(process.execPath, ['-e', '0']));
-  add('maint --version', await maint('--version'));
-  add('node -e 0', await timed(process.execPath, ['-e', '0']));
-  add('maint validate (shipped)', await maint('validate', '--strict'));
-  add('maint run (1 step)', await maint('run', 'one', '-q'));
-  add('maint per step', slope(await maint('run', 'steps', '-q'), await maint('run', 'steps-half', '-q')));
-  add('spawn per step', slope(await spawnLoop(STEPS), await spawnLoop(STEPS / 2)));
-  add('spawn per step (stdio ignored)', slope(await spawnLoop(STEPS, { stdio: 'ignore' }), await spawnLoop(STEPS / 2, { stdio: 'ignore' })));
-  add('fan-out wall', await maint('run', 'fan', '-q'));
+  const r = {};
+  r.node = await timed(process.execPath, ['-e', '0']);
+  r.version = await maint('--version');
+  r.node = (r.node + (await timed(process.execPath, ['-e', '0']))) / 2;
+  r.validate = await maint('validate', '--strict');
+  r.one = await maint('run', 'one', '-q');
+  r.perStep = slope(await maint('run', 'steps', '-q'), await maint('run', 'steps-half', '-q'));
+  r.spawn = slope(await spawnLoop(STEPS), await spawnLoop(STEPS / 2));
+  r.spawnIgnored = slope(await spawnLoop(STEPS, { stdio: 'ignore' }), await spawnLoop(STEPS / 2, { stdio: 'ignore' }));
+  r.fan = await maint('run', 'fan', '-q');
+  rounds.push(r);
 }
+/** The median over the rounds of a measure, or of a ratio taken inside each round. */
+const med = (f) => median(rounds.map(f));
 const idleRss = peakRss(['run', 'one', '-q']);
 const bigRss = peakRss(['run', 'big', '-q']);
 
@@ -103,18 +107,18 @@ if (ansible && !quick) {
   ansiblePerStep = (a - b) / 100;
 }
 
-const m = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, median(v)]));
 const ideal = Math.ceil(FAN / (quick ? 10 : 50)) * 200;
+const ms = (f, digits = 0) => `${med(f).toFixed(digits)} ms`;
 const rows = [
-  ['per-step overhead', `${m['maint per step'].toFixed(2)} ms vs spawn ${m['spawn per step'].toFixed(2)} ms`, m['maint per step'] / m['spawn per step'], 1.25],
-  ['  vs spawn, stdio ignored', `${m['maint per step'].toFixed(2)} ms vs ${m['spawn per step (stdio ignored)'].toFixed(2)} ms`, m['maint per step'] / m['spawn per step (stdio ignored)'], undefined],
-  ['maint --version', `${m['maint --version'].toFixed(0)} ms vs node -e 0 ${m['node -e 0'].toFixed(0)} ms`, m['maint --version'] / m['node -e 0'], 1.5],
-  ['maint validate (shipped)', `${m['maint validate (shipped)'].toFixed(0)} ms`, m['maint validate (shipped)'] / m['node -e 0'], undefined],
-  ['one-step run', `${m['maint run (1 step)'].toFixed(0)} ms`, m['maint run (1 step)'] / m['node -e 0'], 2.5],
+  ['per-step overhead', `${ms((r) => r.perStep, 2)} vs spawn ${ms((r) => r.spawn, 2)}`, med((r) => r.perStep / r.spawn), 1.25],
+  ['  vs spawn, stdio ignored', `${ms((r) => r.perStep, 2)} vs ${ms((r) => r.spawnIgnored, 2)}`, med((r) => r.perStep / r.spawnIgnored), undefined],
+  ['maint --version', `${ms((r) => r.version)} vs node -e 0 ${ms((r) => r.node)}`, med((r) => r.version / r.node), 1.5],
+  ['maint validate (shipped)', ms((r) => r.validate), med((r) => r.validate / r.node), undefined],
+  ['one-step run', ms((r) => r.one), med((r) => r.one / r.node), 2.5],
   [`${quick ? '100 MB' : '1 GB'} step peak RSS`, `${(bigRss / 1024).toFixed(0)} MB vs idle ${(idleRss / 1024).toFixed(0)} MB`, bigRss / 1024, 100, 'MB'],
-  ['fan-out wall', `${m['fan-out wall'].toFixed(0)} ms vs ideal ${ideal} ms (+ start-up ${m['maint run (1 step)'].toFixed(0)} ms)`, (m['fan-out wall'] - m['maint run (1 step)']) / ideal, 1.3],
+  ['fan-out wall', `${ms((r) => r.fan)} vs ideal ${ideal} ms (+ start-up ${ms((r) => r.one)})`, med((r) => (r.fan - r.one) / ideal), 1.3],
 ];
-if (ansiblePerStep !== undefined) rows.push(['ansible per step (peer)', `${ansiblePerStep.toFixed(1)} ms`, ansiblePerStep / m['maint per step'], undefined, '× maint']);
+if (ansiblePerStep !== undefined) rows.push(['ansible per step (peer)', `${ansiblePerStep.toFixed(1)} ms`, ansiblePerStep / med((r) => r.perStep), undefined, '× maint']);
 
 console.log(`maint bench${quick ? ' (quick: smoke only, targets not judged)' : ''}: ${ROUNDS} round(s), medians; ${STEPS} steps, fan-out ${FAN}`);
 console.log(`${'measure'.padEnd(26)} ${'value'.padEnd(52)} ${'ratio'.padStart(8)}  target  met`);
