@@ -7,11 +7,12 @@ import { pathToFileURL } from 'node:url';
 import * as z from 'zod/mini';
 import '../zod-setup.js'; // before any schema is built
 import { formatPath } from '../runbook/diagnostics.js';
-import { didYouMean } from '../runbook/did-you-mean.js';
+import { meant } from '../runbook/did-you-mean.js';
 import { parseYamlSource, type YamlSource } from '../runbook/yaml-source.js';
 import { InvalidInput } from '../cli/errors.js';
 import { importModule } from '../import-module.js';
 import { NotifyTargetSchema, type NotifyTarget } from '../notify/webhook.js';
+import type { CosmiconfigResult } from 'cosmiconfig';
 
 const ConfigSchema = z.strictObject({
   runbooks: z.optional(z.array(z.string())),
@@ -108,7 +109,7 @@ export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = pr
   const { cosmiconfig } = (await import('cosmiconfig')).default;
   const sources = new Map<string, YamlSource>();
   const loadYaml = yamlLoader(sources);
-  let found: Awaited<ReturnType<ReturnType<typeof cosmiconfig>['search']>>;
+  let found: CosmiconfigResult;
   try {
     const explorer = cosmiconfig('maint', {
       searchStrategy: 'project',
@@ -127,17 +128,17 @@ export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = pr
       const source = sources.get(found.filepath);
       // In package.json the settings are under "maint".
       const prefix = basename(found.filepath) === 'package.json' ? ['maint'] : [];
+      const at = (path: PropertyKey[], message: string, key = false) => ({
+        file: found.filepath,
+        ...(source?.locate([...prefix, ...path], { key }) ?? { line: 1, col: 1 }),
+        path: formatPath(path),
+        message,
+      });
       throw new InvalidInput(
         parsed.error.issues.flatMap((i) => {
           const path = i.path as PropertyKey[];
-          const at = (p: PropertyKey[], key = false) => source?.locate([...prefix, ...p], { key }) ?? { line: 1, col: 1 };
-          if (i.code === 'unrecognized_keys') {
-            return i.keys.map((k) => {
-              const hint = didYouMean(k, Object.keys(ConfigSchema.def.shape));
-              return { file: found.filepath, ...at([...path, k], true), path: formatPath([...path, k]), message: `unknown setting "${k}"${hint ? `; did you mean "${hint}"?` : ''}` };
-            });
-          }
-          return [{ file: found.filepath, ...at(path), path: formatPath(path), message: i.message }];
+          if (i.code !== 'unrecognized_keys') return [at(path, i.message)];
+          return i.keys.map((k) => at([...path, k], `unknown setting "${k}"${meant(k, Object.keys(ConfigSchema.def.shape))}`, true));
         }),
       );
     }

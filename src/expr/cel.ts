@@ -9,6 +9,7 @@
 import { Environment, EvaluationError, ParseError, TypeError as CelTypeError } from '@marcbachmann/cel-js';
 import { ExprError } from './expr-error.js';
 import { collectReferences, emptyReferences, type References } from './references.js';
+import { distance } from '../runbook/did-you-mean.js';
 import { registerStringFunctions } from './string-functions.js';
 import {
   BASE_VARIABLES,
@@ -249,7 +250,7 @@ function unknownNameMessage(name: string): string {
   let near: string | undefined;
   let best = maxEdits + 1;
   for (const { name: known } of KNOWN_NAMES) {
-    const d = editDistance(known, name);
+    const d = distance(known, name);
     if (d < best) [near, best] = [known, d];
   }
   const names = KNOWN_NAMES.map((v) => v.name).join(', ');
@@ -267,18 +268,4 @@ function unavailableMessage(name: string): string {
 function preview(value: unknown): string {
   const text = typeof value === 'string' ? JSON.stringify(value) : toText(value);
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
-
-// Levenshtein distance, for "did you mean" hints on short names.
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost);
-    }
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
 }

@@ -4,7 +4,7 @@
  */
 import { compile, evaluateBool, references, type CompiledExpr } from '../expr/cel.js';
 import { parseTemplate, renderValue, templateReferences, type Template } from '../expr/template.js';
-import { didYouMean } from '../runbook/did-you-mean.js';
+import { meant } from '../runbook/did-you-mean.js';
 import type { Diagnostic } from '../runbook/diagnostics.js';
 import { parseDuration } from '../runbook/duration.js';
 import type { LoadedRunbook } from '../runbook/parse.js';
@@ -210,8 +210,7 @@ function select(steps: PlanStep[], input: PlanInput, root: LoadedRunbook): Diagn
   const find = (flag: string, id: string) => {
     const hit = all.find((s) => s.qid === id) ?? all.find((s) => s.id === id && s.scope.prefix === '');
     if (!hit) {
-      const hint = didYouMean(id, all.map((s) => s.qid));
-      diagnostics.push({ file: root.file, line: 1, col: 1, path: '', message: `${flag} ${id}: no such step${hint ? `; did you mean "${hint}"?` : ''}` });
+      diagnostics.push({ file: root.file, line: 1, col: 1, path: '', message: `${flag} ${id}: no such step${meant(id, all.map((s) => s.qid))}` });
     }
     return hit;
   };

@@ -3,7 +3,7 @@
  * variable, config `vars`, the runbook's default. Pure: every source is passed in.
  */
 import { parseTemplate, renderValue } from '../expr/template.js';
-import { didYouMean } from '../runbook/did-you-mean.js';
+import { meant } from '../runbook/did-you-mean.js';
 import type { Diagnostic } from '../runbook/diagnostics.js';
 import type { LoadedRunbook } from '../runbook/parse.js';
 import type { VarDeclInput } from '../runbook/schema.js';
@@ -81,10 +81,9 @@ export function resolveVars(rb: LoadedRunbook, sources: VarSources, opts: { chec
   if (opts.checkUnknown) {
     for (const name of Object.keys(sources.explicit)) {
       if (name in decls) continue;
-      const hint = didYouMean(name, Object.keys(decls));
       diagnostics.push({
         file: rb.file, line: 1, col: 1, path: 'vars',
-        message: `--var ${name}: runbook "${rb.name}" declares no var "${name}"${hint ? `; did you mean "${hint}"?` : ''}`,
+        message: `--var ${name}: runbook "${rb.name}" declares no var "${name}"${meant(name, Object.keys(decls))}`,
       });
     }
   }

@@ -4,7 +4,7 @@
  */
 import { checkExpr, references } from '../expr/cel.js';
 import { parseTemplate, shellContextErrors, templateReferences } from '../expr/template.js';
-import { didYouMean } from './did-you-mean.js';
+import { meant } from './did-you-mean.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { LoadedRunbook } from './parse.js';
 import { asList, type StepSite } from './walk.js';
@@ -54,22 +54,19 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
       if ((POST_NAMES as readonly string[]).includes(root)) {
         out.push(source.at(path, `\`${root}\` is only known after the command runs (use it in expect, warn or outputs)`));
       } else {
-        const hint = didYouMean(root, allowedNames);
-        out.push(source.at(path, `unknown name \`${root}\`${hint ? `; did you mean \`${hint}\`?` : ''}`));
+        out.push(source.at(path, `unknown name \`${root}\`${meant(root, allowedNames, (h) => `\`${h}\``)}`));
       }
     }
     for (const v of refs.vars) {
       if (declaredVars.has(v)) continue;
-      const hint = didYouMean(v, declaredVars);
-      out.push(source.at(path, `\`vars.${v}\` is not declared under vars:${hint ? `; did you mean \`vars.${hint}\`?` : ''}`));
+      out.push(source.at(path, `\`vars.${v}\` is not declared under vars:${meant(v, declaredVars, (h) => `\`vars.${h}\``)}`));
     }
     for (const id of refs.steps) {
       if (visibleSteps.has(id)) continue;
       if (indexesById.has(id)) {
         out.push(source.at(path, `step "${id}" has not run at this point; a step can read only the steps before it`));
       } else {
-        const hint = didYouMean(id, indexesById.keys());
-        out.push(source.at(path, `no step with id "${id}"${hint ? `; did you mean "${hint}"?` : ''}`));
+        out.push(source.at(path, `no step with id "${id}"${meant(id, indexesById.keys())}`));
       }
     }
   };
@@ -177,8 +174,7 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
     for (const [key, value] of Object.entries(site.step.vars ?? {})) {
       const path = [...site.path, 'vars', key];
       if (!theirs.has(key)) {
-        const hint = didYouMean(key, theirs);
-        out.push(source.at(path, `runbook "${name}" declares no var "${key}"${hint ? `; did you mean "${hint}"?` : ''}`, { key: true }));
+        out.push(source.at(path, `runbook "${name}" declares no var "${key}"${meant(key, theirs)}`, { key: true }));
       }
       if (typeof value === 'string') checkTemplate(path, value, visible);
     }

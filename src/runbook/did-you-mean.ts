@@ -12,7 +12,14 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   return best;
 }
 
-function distance(a: string, b: string): number {
+/** `; did you mean "x"?` for the closest candidate, or "" when none is close (`show` quotes it). */
+export function meant(word: string, candidates: Iterable<string>, show = (hint: string) => `"${hint}"`): string {
+  const hint = didYouMean(word, candidates);
+  return hint ? `; did you mean ${show(hint)}?` : '';
+}
+
+/** Levenshtein distance (case-sensitive). */
+export function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, i) => i);
   for (let i = 1; i <= a.length; i++) {
     let prev = row[0]!;

@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { packagePath } from '../package-root.js';
 import { checkRunbook } from './check.js';
-import { didYouMean } from './did-you-mean.js';
+import { meant } from './did-you-mean.js';
 import type { Diagnostic } from './diagnostics.js';
 import { parseRunbook, runbookNameOf, type LoadedRunbook, type ParseResult } from './parse.js';
 
@@ -74,9 +74,8 @@ export class RunbookLibrary {
 
   /** "unknown runbook" with where maint looked and the closest name. */
   unknownMessage(name: string): string {
-    const hint = didYouMean(name, this.list().map((r) => r.name));
     const where = [...this.dirs, this.shippedDir].join(', ');
-    return `unknown runbook "${name}" (looked in ${where})${hint ? `; did you mean "${hint}"?` : ''}`;
+    return `unknown runbook "${name}" (looked in ${where})${meant(name, this.list().map((r) => r.name))}`;
   }
 
   parseFile(file: string): ParseResult {

@@ -3,7 +3,7 @@
  */
 import { basename, extname } from 'node:path';
 import type * as z from 'zod/mini';
-import { didYouMean } from './did-you-mean.js';
+import { meant } from './did-you-mean.js';
 import type { Diagnostic } from './diagnostics.js';
 import { RunbookSchema, type RunbookInput } from './schema.js';
 import { walkSteps, type StepSite } from './walk.js';
@@ -91,8 +91,7 @@ function issueDiagnostics(source: YamlSource, issue: z.core.$ZodIssue): Diagnost
   const path = issue.path as PropertyKey[];
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => {
-      const hint = didYouMean(key, keysAt(path));
-      return source.at([...path, key], `unknown field "${key}"${hint ? `; did you mean "${hint}"?` : ''}`, { key: true });
+      return source.at([...path, key], `unknown field "${key}"${meant(key, keysAt(path))}`, { key: true });
     });
   }
   const last = path[path.length - 1];
