@@ -53,6 +53,8 @@ const RUN_EXIT_CODES = `Exit codes: 0 passed, 1 a step failed (rollbacks ok), 2 
 export interface Launch {
   /** The V8 code cache of the bundle: used, rejected by V8 (another Node), or missing. */
   codeCache?: 'used' | 'rejected' | 'missing';
+  /** The bundle's SHA-1 (hex): it keys the parse cache, so an entry is used only by the build that made it. */
+  build?: string;
   /** import() from outside the bundle, for JavaScript config files (see import-module.ts). */
   importModule?: Importer;
 }
@@ -100,7 +102,7 @@ ${RUN_EXIT_CODES}`,
     )
     .action(async (name: string, flags) => {
       const { runCommand } = await import('./commands/run.js');
-      process.exitCode = await runCommand(name, flags);
+      process.exitCode = await runCommand(name, flags, { build: launch.build });
     });
 
   withRunOptions(program.command('dr-test').argument('[runbook]', 'a runbook with `objectives` and a `disaster: true` step (default dr-test)'))
@@ -123,7 +125,7 @@ objectives or a disaster step is refused (exit 2).`,
     )
     .action(async (name: string | undefined, flags) => {
       const { drTestCommand } = await import('./commands/dr-test.js');
-      process.exitCode = await drTestCommand(name, flags);
+      process.exitCode = await drTestCommand(name, flags, launch.build);
     });
 
   withVars(withConfig(program.command('plan').argument('<runbook>', 'runbook name (or path)')))
@@ -135,7 +137,7 @@ Examples:
   $ maint plan update-patch --var image=api:v1.2.4`)
     .action(async (name: string, flags) => {
       const { planCommand } = await import('./commands/plan.js');
-      process.exitCode = await planCommand(name, flags);
+      process.exitCode = await planCommand(name, flags, launch.build);
     });
 
   withConfig(program.command('validate').argument('[files...]', 'runbook files or names (default: every runbook found)'))
@@ -229,7 +231,7 @@ Examples:
   $ maint resume 20261123T020001Z-3f9a1c`)
     .action(async (arg: string | undefined, flags) => {
       const { resumeCommand } = await import('./commands/resume.js');
-      process.exitCode = await resumeCommand(arg, flags);
+      process.exitCode = await resumeCommand(arg, flags, launch.build);
     });
 
   withConfig(program.command('schedule'))

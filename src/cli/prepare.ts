@@ -3,13 +3,15 @@
  * its includes, read vars, plan. Every problem becomes one InvalidInput (exit 2) before anything runs.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, type Config, type ConfigFlags } from '../config/config.js';
 import { unsafeFiles } from '../config/permissions.js';
 import { secretsFromEnv } from '../exec/secret-env.js';
 import { buildPlan } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
-import { RunbookLibrary } from '../runbook/library.js';
+import { RunbookLibrary, SHIPPED_RUNBOOKS } from '../runbook/library.js';
+import { openParseCache } from '../runbook/parse-cache.js';
 import { InvalidInput, UsageError } from './errors.js';
 
 export interface PlanFlags extends ConfigFlags {
@@ -19,15 +21,24 @@ export interface PlanFlags extends ConfigFlags {
   only?: string;
 }
 
+/** How this launch may use the parse cache (runbook/parse-cache.ts). */
+export interface CacheUse {
+  /** The bundle's hash from the launcher; without it (maint run from its sources) there is no cache. */
+  build?: string;
+  /** Keep new parses too; `plan` and a dry run only read, so they create nothing in the state dir. */
+  write?: boolean;
+}
+
 export interface Prepared {
   config: Config;
   library: RunbookLibrary;
   plan: Plan;
 }
 
-export async function preparePlan(name: string, flags: PlanFlags): Promise<Prepared> {
+export async function preparePlan(name: string, flags: PlanFlags, cache: CacheUse = {}): Promise<Prepared> {
   const config = await loadConfig(flags);
-  const library = new RunbookLibrary(config.runbooks);
+  const parseCache = cache.build ? openParseCache(join(config.state, 'cache'), cache.build, { write: cache.write === true }) : undefined;
+  const library = new RunbookLibrary(config.runbooks, SHIPPED_RUNBOOKS, parseCache);
   const ref = library.find(name);
   if (!ref) throw new UsageError(library.unknownMessage(name));
   const tree = library.loadTree(ref);

@@ -68,7 +68,6 @@ export function buildPlan(input: PlanInput): PlanResult {
 
     const planStep = (step: StepInput): PlanStep => {
       const site = bySteps.get(step)!;
-      const pos = rb.source.locate(site.path);
       const base: StepBase = {
         id: site.id,
         qid: scope.prefix + site.id,
@@ -79,7 +78,6 @@ export function buildPlan(input: PlanInput): PlanResult {
         readonly: step.readonly ?? false,
         disaster: step.disaster ?? false,
         scope,
-        at: `${rb.file}:${pos.line}`,
       };
       if (step.run !== undefined) {
         const expect = exprs(step.expect);

@@ -55,8 +55,6 @@ export interface StepBase {
   readonly: boolean;
   disaster: boolean;
   scope: Scope;
-  /** `file:line` of the step, for messages. */
-  at: string;
   /** Set when --from / --only leaves this step out: the reason. */
   skip?: string;
 }

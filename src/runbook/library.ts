@@ -1,6 +1,6 @@
 /**
  * Where runbooks are found: the configured folders in order, then the ones shipped with maint.
- * The only part of runbook/ that reads the disk.
+ * With parse-cache.ts, the only part of runbook/ that touches the disk.
  */
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
@@ -8,7 +8,9 @@ import { packagePath } from '../package-root.js';
 import { checkRunbook } from './check.js';
 import { meant } from './did-you-mean.js';
 import type { Diagnostic } from './diagnostics.js';
-import { parseRunbook, runbookNameOf, type LoadedRunbook, type ParseResult } from './parse.js';
+import { cachedSource, type ParseCache } from './parse-cache.js';
+import { loadedRunbook, parseRunbook, runbookNameOf, type LoadedRunbook, type ParseResult } from './parse.js';
+import { parseYamlSource } from './yaml-source.js';
 
 /** The runbooks folder shipped in maint's package. */
 export const SHIPPED_RUNBOOKS = packagePath('runbooks');
@@ -36,6 +38,8 @@ export class RunbookLibrary {
   constructor(
     readonly dirs: string[],
     readonly shippedDir: string = SHIPPED_RUNBOOKS,
+    /** Parses kept between runs (run, plan, resume); validate always parses. */
+    private readonly parseCache?: ParseCache,
   ) {}
 
   /** All runbooks by name (pieces too with `pieces`); a name in an earlier folder hides the same name later. */
@@ -81,9 +85,18 @@ export class RunbookLibrary {
   parseFile(file: string): ParseResult {
     let result = this.cache.get(file);
     if (!result) {
-      result = parseRunbook(displayPath(file), readFileSync(file, 'utf8'));
+      result = this.parseText(file, readFileSync(file, 'utf8'));
       this.cache.set(file, result);
     }
+    return result;
+  }
+
+  private parseText(file: string, text: string): ParseResult {
+    const shown = displayPath(file);
+    const input = this.parseCache?.get(file, text);
+    if (input) return { runbook: loadedRunbook(shown, input, cachedSource(shown, () => parseYamlSource(shown, text))), diagnostics: [] };
+    const result = parseRunbook(shown, text);
+    if (result.runbook && result.diagnostics.length === 0) this.parseCache?.put(file, text, result.runbook.input);
     return result;
   }
 

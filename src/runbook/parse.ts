@@ -47,8 +47,12 @@ export function parseRunbook(file: string, text: string): ParseResult {
       source.at(['name'], `name "${input.name}" differs from the file name "${fileName}"; maint finds runbooks by file name`),
     );
   }
-  const runbook = { name: input.name ?? fileName, file, input, source, sites: walkSteps(input) };
-  return { runbook, diagnostics };
+  return { runbook: loadedRunbook(file, input, source), diagnostics };
+}
+
+/** A runbook from the schema's output, parsed now or kept by the parse cache. */
+export function loadedRunbook(file: string, input: RunbookInput, source: YamlSource): LoadedRunbook {
+  return { name: input.name ?? runbookNameOf(file), file, input, source, sites: walkSteps(input) };
 }
 
 const KEYS = {

@@ -18,9 +18,9 @@ export interface RunFlags extends PlanFlags, OutputFlags {
  * `maint run`, and `maint dr-test` through it: `check` refuses a plan (by throwing) before
  * anything runs, a dry run included.
  */
-export async function runCommand(name: string, flags: RunFlags, check?: (plan: Plan) => void): Promise<number> {
-  const { plan, config } = await preparePlan(name, flags);
-  check?.(plan);
+export async function runCommand(name: string, flags: RunFlags, opts: { check?: (plan: Plan) => void; build?: string } = {}): Promise<number> {
+  const { plan, config } = await preparePlan(name, flags, { build: opts.build, write: !flags.dryRun });
+  opts.check?.(plan);
   if (flags.dryRun) {
     process.stdout.write(formatPlan(plan, process.env));
     return 0;
