@@ -125,7 +125,7 @@ objectives or a disaster step is refused (exit 2).`,
     )
     .action(async (name: string | undefined, flags) => {
       const { drTestCommand } = await import('./commands/dr-test.js');
-      process.exitCode = await drTestCommand(name, flags, launch.build);
+      process.exitCode = await drTestCommand(name, flags, { build: launch.build });
     });
 
   withVars(withConfig(program.command('plan').argument('<runbook>', 'runbook name (or path)')))
@@ -137,7 +137,7 @@ Examples:
   $ maint plan update-patch --var image=api:v1.2.4`)
     .action(async (name: string, flags) => {
       const { planCommand } = await import('./commands/plan.js');
-      process.exitCode = await planCommand(name, flags, launch.build);
+      process.exitCode = await planCommand(name, flags, { build: launch.build });
     });
 
   withConfig(program.command('validate').argument('[files...]', 'runbook files or names (default: every runbook found)'))
@@ -231,7 +231,7 @@ Examples:
   $ maint resume 20261123T020001Z-3f9a1c`)
     .action(async (arg: string | undefined, flags) => {
       const { resumeCommand } = await import('./commands/resume.js');
-      process.exitCode = await resumeCommand(arg, flags, launch.build);
+      process.exitCode = await resumeCommand(arg, flags, { build: launch.build });
     });
 
   withConfig(program.command('schedule'))

@@ -3,13 +3,13 @@
  * its includes, read vars, plan. Every problem becomes one InvalidInput (exit 2) before anything runs.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig, type Config, type ConfigFlags } from '../config/config.js';
 import { unsafeFiles } from '../config/permissions.js';
 import { secretsFromEnv } from '../exec/secret-env.js';
 import { buildPlan } from '../plan/plan.js';
 import type { Plan } from '../plan/types.js';
+import { cacheDir } from '../record/journal.js';
 import { RunbookLibrary, SHIPPED_RUNBOOKS } from '../runbook/library.js';
 import { openParseCache } from '../runbook/parse-cache.js';
 import { InvalidInput, UsageError } from './errors.js';
@@ -37,7 +37,7 @@ export interface Prepared {
 
 export async function preparePlan(name: string, flags: PlanFlags, cache: CacheUse = {}): Promise<Prepared> {
   const config = await loadConfig(flags);
-  const parseCache = cache.build ? openParseCache(join(config.state, 'cache'), cache.build, { write: cache.write === true }) : undefined;
+  const parseCache = cache.build ? openParseCache(cacheDir(config.state), cache.build, { write: cache.write === true }) : undefined;
   const library = new RunbookLibrary(config.runbooks, SHIPPED_RUNBOOKS, parseCache);
   const ref = library.find(name);
   if (!ref) throw new UsageError(library.unknownMessage(name));
@@ -55,6 +55,8 @@ export async function preparePlan(name: string, flags: PlanFlags, cache: CacheUs
     only: flags.only,
   });
   if (!plan) throw new InvalidInput(diagnostics);
+  // Only now, with every file trusted and the plan made, are new parses worth keeping.
+  parseCache?.save();
   // Environment variables that are secrets by name (PGPASSWORD, *_TOKEN, …) are masked too.
   plan.secrets = [...new Set([...plan.secrets, ...secretsFromEnv(process.env, config.secretEnv)])];
   return { config, library, plan };

@@ -50,6 +50,11 @@ export function runsDir(stateDir: string): string {
   return join(stateDir, 'runs');
 }
 
+/** Runbook parses kept between runs (runbook/parse-cache.ts). */
+export function cacheDir(stateDir: string): string {
+  return join(stateDir, 'cache');
+}
+
 /** Markers of the runs that have not ended (or whose maint died before they could). */
 export function runningDir(stateDir: string): string {
   return join(stateDir, 'running');

@@ -10,8 +10,8 @@ export const DEFAULT_DR_RUNBOOK = 'dr-test';
  * `maint dr-test [NAME]`: `maint run` for a DR runbook. Any run of a runbook with `objectives`
  * is measured; this command also refuses (exit 2) a runbook that could not be.
  */
-export function drTestCommand(name: string | undefined, flags: RunFlags, build?: string): Promise<number> {
-  return runCommand(name ?? DEFAULT_DR_RUNBOOK, flags, { check: requireDrRunbook, build });
+export function drTestCommand(name: string | undefined, flags: RunFlags, opts: { build?: string } = {}): Promise<number> {
+  return runCommand(name ?? DEFAULT_DR_RUNBOOK, flags, { ...opts, check: requireDrRunbook });
 }
 
 /** A DR test needs targets to measure against and an outage to measure from. */

@@ -13,7 +13,7 @@ export interface ResumeFlags extends ConfigFlags, OutputFlags {
   var?: string[];
 }
 
-export async function resumeCommand(arg: string | undefined, flags: ResumeFlags, build?: string): Promise<number> {
+export async function resumeCommand(arg: string | undefined, flags: ResumeFlags, opts: { build?: string } = {}): Promise<number> {
   const config = await loadConfig(flags);
   await closeOrphans(config.state);
   const runs = listRunDirs(config.state);
@@ -35,7 +35,7 @@ export async function resumeCommand(arg: string | undefined, flags: ResumeFlags,
     }
     if (e.type === 'rollback:end' || e.type === 'rollback:manual') rolledBack.add(e.qid);
   }
-  const { plan } = await preparePlan(meta.file, { ...flags, var: [...meta.flags.var, ...(flags.var ?? [])], varsFile: meta.flags.varsFile }, { build, write: true });
+  const { plan } = await preparePlan(meta.file, { ...flags, var: [...meta.flags.var, ...(flags.var ?? [])], varsFile: meta.flags.varsFile }, { build: opts.build, write: true });
   const ownQids = (step: (typeof plan.steps)[number]): string[] =>
     step.kind === 'parallel' || step.kind === 'include' ? [step.qid, ...step.children.flatMap(ownQids)] : [step.qid];
   const start = plan.steps.find((s) => {
@@ -45,7 +45,7 @@ export async function resumeCommand(arg: string | undefined, flags: ResumeFlags,
   if (!start) throw new UsageError(`run ${meta.runId}: every step finished; nothing to resume`);
   const { plan: resumed } = await preparePlan(meta.file, {
     ...flags, var: [...meta.flags.var, ...(flags.var ?? [])], varsFile: meta.flags.varsFile, from: start.qid,
-  }, { build, write: true });
+  }, { build: opts.build, write: true });
   // Only the steps before the start point count as done.
   const done = new Set(plan.steps.slice(0, plan.steps.indexOf(start)).flatMap(ownQids));
   for (const q of [...restored.keys()]) if (!done.has(q)) restored.delete(q);
