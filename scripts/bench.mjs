@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 const quick = process.argv.includes('--quick');
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(ROOT, 'bin/maint.js');
-const ROUNDS = quick ? 1 : 7;
+const ROUNDS = quick ? 1 : 11;
 const STEPS = quick ? 40 : 400;
 const work = mkdtempSync(join(tmpdir(), 'maint-bench-'));
 mkdirSync(join(work, 'runbooks'));
@@ -88,12 +88,15 @@ for (let round = 0; round < ROUNDS; round++) {
   r.node = (r.node + (await timed(process.execPath, ['-e', '0']))) / 2;
   r.validate = await maint('validate', '--strict');
   r.one = await maint('run', 'one', '-q');
-  r.perStep = slope(await maint('run', 'steps', '-q'), await maint('run', 'steps-half', '-q'));
+  // Each maint run right beside the loop run of the same size: a pair sees the same load.
+  const full = [await maint('run', 'steps', '-q'), await spawnLoop(STEPS)];
+  const half = [await maint('run', 'steps-half', '-q'), await spawnLoop(STEPS / 2)];
+  r.perStep = slope(full[0], half[0]);
+  r.spawn = slope(full[1], half[1]);
+  r.spawnIgnored = slope(await spawnLoop(STEPS, { stdio: 'ignore' }), await spawnLoop(STEPS / 2, { stdio: 'ignore' }));
   // A state dir of its own for every run: no parse cache, as after an edit of the runbook.
   const fresh = () => ['--state', mkdtempSync(join(work, 'state-'))];
   r.perStepFresh = slope(await maint('run', 'steps', '-q', ...fresh()), await maint('run', 'steps-half', '-q', ...fresh()));
-  r.spawn = slope(await spawnLoop(STEPS), await spawnLoop(STEPS / 2));
-  r.spawnIgnored = slope(await spawnLoop(STEPS, { stdio: 'ignore' }), await spawnLoop(STEPS / 2, { stdio: 'ignore' }));
   r.fan = await maint('run', 'fan', '-q');
   rounds.push(r);
 }
