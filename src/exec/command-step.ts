@@ -52,16 +52,26 @@ export function outputSink(masker: Masker, qid: string, emit: Emit) {
   };
 }
 
-/** The command as argv for the runner, and as the masked text people see. */
-export function renderCommand(spec: CommandSpec, ctx: Record<string, unknown>, masker: Masker): { command: Command; display: string } {
+/**
+ * The command as argv for the runner, and as the masked text people see. `display` is made only
+ * when read: the runner needs only the command, and masking and quoting cost on every step.
+ */
+export function renderCommand(spec: CommandSpec, ctx: Record<string, unknown>, masker: Masker): { command: Command; readonly display: string } {
   if (spec.kind === 'shell') {
     return {
       command: { kind: 'shell', script: renderShell(spec.template, ctx), shell: spec.shell },
-      display: masker.mask(renderShell(spec.template, ctx, (v) => masker.mask(v))),
+      get display() {
+        return masker.mask(renderShell(spec.template, ctx, (v) => masker.mask(v)));
+      },
     };
   }
   const argv = spec.templates.map((t) => renderArgv(t, ctx));
-  return { command: { kind: 'argv', argv }, display: masker.mask(argv.map(quoteShellWord).join(' ')) };
+  return {
+    command: { kind: 'argv', argv },
+    get display() {
+      return masker.mask(argv.map(quoteShellWord).join(' '));
+    },
+  };
 }
 
 /** The env and cwd a step's command (and its rollback) runs with: the base env, then the step's own. */
@@ -126,6 +136,7 @@ function judge(step: CommandStep, r: SpawnResult, attempt: number, pre: Record<s
   if (step.failOnExitCode && r.exitCode !== 0) {
     return fail(r.exitCode === null ? `killed by ${r.signal}` : `exit code ${r.exitCode}${lastLine(r.stderr)}`);
   }
+  if (step.outputs.length === 0 && step.expect.length === 0 && step.warn.length === 0) return { ...base, status: 'passed' };
   const post = postContext(pre, r, attempt, step.readsJson);
   for (const [name, expr] of step.outputs) {
     try {
