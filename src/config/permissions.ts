@@ -39,21 +39,36 @@ export function changeableOnlyBy(st: Stats, uid: number): boolean {
  * ssh's StrictModes asks of ~/.ssh: then nobody else can swap what it holds, between a check and
  * a use included. Both the path as named and the path it resolves to are checked, so a link is
  * fine only where nobody else could have put it. A sticky folder above (/tmp) may be writable by
- * all, since nobody may rename what is not theirs in it. Undefined when anyone else can.
+ * all, since nobody may rename what is not theirs in it. Otherwise, what is wrong. `above`: `dir`
+ * is where the folder will be made, so it may be sticky too.
  */
-export function securedFolder(dir: string, uid: number): string | undefined {
+export function inspectFolder(dir: string, uid: number, above = false): { real: string } | { problem: string } {
+  let real: string;
   try {
-    const real = realpathSync(dir);
-    for (const named of new Set([resolve(dir), real])) {
-      for (let p = named; ; p = dirname(p)) {
-        const st = statSync(p);
-        const sticky = p !== named && (st.mode & 0o1000) !== 0;
-        if (!st.isDirectory() || !(st.uid === uid || st.uid === 0) || ((st.mode & 0o022) !== 0 && !sticky)) return undefined;
-        if (dirname(p) === p) break;
-      }
-    }
-    return real;
-  } catch {
-    return undefined;
+    real = realpathSync(dir);
+  } catch (err) {
+    return { problem: `${dir}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : (err as Error).message}` };
   }
+  for (const named of new Set([resolve(dir), real])) {
+    for (let p = named; ; p = dirname(p)) {
+      let st;
+      try {
+        st = statSync(p);
+      } catch (err) {
+        return { problem: `${p}: ${(err as Error).message}` };
+      }
+      const sticky = (above || p !== named) && (st.mode & 0o1000) !== 0;
+      if (!st.isDirectory()) return { problem: `${p}: not a folder` };
+      if (st.uid !== uid && st.uid !== 0) return { problem: `${p}: owned by uid ${st.uid}` };
+      if ((st.mode & 0o022) !== 0 && !sticky) return { problem: `${p}: writable by ${st.mode & 0o002 ? 'every user' : 'its group'}` };
+      if (dirname(p) === p) break;
+    }
+  }
+  return { real };
+}
+
+/** The real path of a folder nobody but `uid` or root can change (see inspectFolder). */
+export function securedFolder(dir: string, uid: number): string | undefined {
+  const r = inspectFolder(dir, uid);
+  return 'real' in r ? r.real : undefined;
 }

@@ -6,8 +6,10 @@
 import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config/config.js';
+import { inspectFolder } from '../config/permissions.js';
 import { findOnPath } from '../exec/preflight.js';
 import { packagePath } from '../package-root.js';
+import { cacheDir } from '../record/journal.js';
 import { RunbookLibrary } from '../runbook/library.js';
 import { findPgClient, missingStackTools } from '../stack/tools.js';
 import { firstLine, probe } from './probe.js';
@@ -69,6 +71,8 @@ export interface DoctorReport {
     invalid_runbooks: string[];
     log: PathFact;
     state: PathFact;
+    /** Whether runs can keep runbook parses (runbook/parse-cache.ts); when not, why. */
+    parse_cache: { path: string; status: 'ok' | 'warning'; in_use: boolean; problem?: string };
   };
   /** The Node running maint, and whether it started from the bundle's code cache (null: not from the bundle). */
   node: { version: string; code_cache: 'used' | 'rejected' | 'missing' | null; cache_file: string; cache_writer: string };
@@ -103,6 +107,7 @@ export async function diagnose(config: Config, codeCache?: DoctorReport['node'][
       invalid_runbooks: invalid,
       log: pathFact(config.log, 'file'),
       state: pathFact(config.state, 'dir'),
+      parse_cache: parseCacheFact(cacheDir(config.state)),
     },
     node: { version: process.version, code_cache: codeCache ?? null, cache_file: packagePath('dist', 'maint.cjs.cache'), cache_writer: packagePath('scripts', 'code-cache.mjs') },
   };
@@ -147,6 +152,19 @@ async function toolFacts(neededBy: Map<string, string[]>, path: string): Promise
       return { tool, status: 'warning', path: found, version: null, needed_by, error: `\`${tool} ${args.join(' ')}\` failed: ${r.failure ?? 'no version in its output'}${r.stderr ? `: ${firstLine(r.stderr)}` : ''}` };
     }),
   );
+}
+
+/**
+ * The cache is used only in a folder nobody but maint's user (or root) can change, nor any folder
+ * above it. Not made yet: the nearest folder that exists is what it will be made in.
+ */
+function parseCacheFact(path: string): DoctorReport['config']['parse_cache'] {
+  const uid = process.geteuid?.();
+  if (uid === undefined) return { path, status: 'ok', in_use: false };
+  let at = path;
+  while (existsAs(at) === null && dirname(at) !== at) at = dirname(at);
+  const r = inspectFolder(at, uid, at !== path);
+  return 'problem' in r ? { path, status: 'warning', in_use: false, problem: r.problem } : { path, status: 'ok', in_use: true };
 }
 
 /** `v1.32.4` from kubectl's JSON; `15.18`, `0.14.0`, `7.88.1` from the others' first line. */

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -110,6 +110,7 @@ describe('maint doctor', () => {
       invalid_runbooks: ['broken'],
       log: { path: join(dir, 'var/maintenance-log.md'), status: 'ok', exists: false, writable: true },
       state: { path: join(dir, 'var/state'), status: 'ok', exists: false, writable: true },
+      parse_cache: { path: join(dir, 'var/state/cache'), status: 'ok', in_use: true },
     });
     expect(report.tools.map((t: { tool: string }) => t.tool)).toEqual(expect.arrayContaining([...TOOLS, 'maint-no-such-tool']));
     expect(report.tools).toContainEqual({ tool: 'maint-no-such-tool', status: 'missing', path: null, version: null, needed_by: ['odd'] });
@@ -133,6 +134,21 @@ describe('maint doctor', () => {
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(new RegExp(`^FAIL\\s+state dir\\s+${re(join(dir, 'var'))}: is a file$`, 'm'));
     expect(r.code).toBe(1);
+  });
+
+  it('warns when the parse cache cannot be used, and says which folder others can change', async () => {
+    const dir = project({});
+    const ok = await maint(['doctor', '--json'], { cwd: dir, env: NO_KUBE });
+    expect(JSON.parse(ok.stdout).config.parse_cache).toEqual({ path: join(dir, '.maint/cache'), status: 'ok', in_use: true });
+    chmodSync(dir, 0o777);
+    const json = await maint(['doctor', '--json'], { cwd: dir, env: NO_KUBE });
+    expect(JSON.parse(json.stdout).config.parse_cache).toEqual({
+      path: join(dir, '.maint/cache'), status: 'warning', in_use: false, problem: `${dir}: writable by every user`,
+    });
+    const text = await maint(['doctor'], { cwd: dir, env: NO_KUBE });
+    expect(text.stdout).toMatch(new RegExp(`^WARN\\s+parse cache\\s+${re(join(dir, '.maint/cache'))}: not used, so every run parses its runbooks afresh: ${re(dir)}: writable by every user`, 'm'));
+    // A warning only: runs work, they parse afresh.
+    expect(JSON.parse(json.stdout).exit_code).toBe(JSON.parse(ok.stdout).exit_code);
   });
 
   it('the cluster: reachable through the current context, or unreachable with its server', async () => {

@@ -48,6 +48,9 @@ function formatReport(r: DoctorReport, color: boolean): string[] {
   if (c.invalid_runbooks.length > 0) line('warning', 'invalid runbooks', `${c.invalid_runbooks.join(', ')} (maint validate NAME says why; their requires are not checked)`);
   line(c.log.status, 'log file', writable(c.log));
   line(c.state.status, 'state dir', writable(c.state));
+  const pc = c.parse_cache;
+  if (pc.problem) line('warning', 'parse cache', `${pc.path}: not used, so every run parses its runbooks afresh: ${pc.problem} (only maint's user or root may change it and the folders above)`);
+  else line('ok', 'parse cache', pc.in_use ? pc.path : `${pc.path}: not used on this system`);
 
   const n = r.node;
   if (n.code_cache === 'used') line('ok', 'node', `${n.version}, compiled code cached (${n.cache_file})`);
