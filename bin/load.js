@@ -37,7 +37,8 @@ function readCache(sourceHash) {
 
 /**
  * Compiles and runs the bundle. `codeCache` says what became of the cache: 'used', 'rejected'
- * (V8 refused it) or 'missing' (none, or made from another build).
+ * (V8 refused it) or 'missing' (none, or made from another build). `build` is the bundle's
+ * SHA-1 in hex, which keys the parse cache.
  */
 export function loadCli() {
   const bytes = readFileSync(BUNDLE);
@@ -51,5 +52,5 @@ export function loadCli() {
   const module = { exports: {} };
   script.runInThisContext()(module.exports, createRequire(BUNDLE), module, BUNDLE, dirname(BUNDLE));
   const codeCache = cachedData === undefined ? 'missing' : script.cachedDataRejected ? 'rejected' : 'used';
-  return { main: module.exports.main, script, sourceHash, codeCache };
+  return { main: module.exports.main, script, sourceHash, build: sourceHash.toString('hex'), codeCache };
 }

@@ -2,6 +2,6 @@
 // Thin launcher: the compiled CLI lives in dist/ (built by `npm ci` through `prepare`).
 import { loadCli } from './load.js';
 
-const { main, codeCache, sourceHash } = loadCli();
+const { main, codeCache, build } = loadCli();
 // import() works here, in an ordinary module, and not in code from the cache (src/import-module.ts).
-main(process.argv, { codeCache, build: sourceHash.toString('hex'), importModule: (specifier) => import(specifier) });
+main(process.argv, { codeCache, build, importModule: (specifier) => import(specifier) });

@@ -38,14 +38,14 @@ finally:
 `;
 
 const dir = mkdtempSync(join(tmpdir(), 'maint-code-cache-'));
-const { main, script, sourceHash } = loadCli();
+const { main, script, sourceHash, build } = loadCli();
 try {
   mkdirSync(join(dir, 'runbooks'));
   writeFileSync(join(dir, 'runbooks', 'warm.yaml'), RUNBOOK);
   process.chdir(dir);
   const commands = [['validate', '--strict'], ['run', 'warm', '-q'], ['plan', 'warm'], ['run', 'warm', '-q']];
   for (const args of commands) {
-    await main(['node', 'maint', ...args], { build: sourceHash.toString('hex') });
+    await main(['node', 'maint', ...args], { build });
     if (process.exitCode) throw new Error(`maint ${args.join(' ')}: exit ${process.exitCode}`);
   }
   writeFileSync(CODE_CACHE, cacheFile(sourceHash, script.createCachedData()));

@@ -2,7 +2,7 @@
  * As ssh and sudo do with their files: when maint runs as root (cron on a bastion), a runbook
  * or config that another user can change would let that user run commands as root. Refuse it.
  */
-import { realpathSync, statSync, type Stats } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Diagnostic } from '../runbook/diagnostics.js';
 
@@ -27,11 +27,6 @@ export function unsafeFiles(files: string[], uid: number | undefined = process.g
     }
   }
   return out;
-}
-
-/** Only `uid` (or root) owns it and nobody else may write it. */
-export function changeableOnlyBy(st: Stats, uid: number): boolean {
-  return (st.uid === uid || st.uid === 0) && (st.mode & 0o022) === 0;
 }
 
 /**

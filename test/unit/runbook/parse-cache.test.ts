@@ -166,16 +166,17 @@ describe('RunbookLibrary with a parse cache', () => {
     mkdirSync(d, { recursive: true });
     return d;
   };
-  const library = (rbDir: string) => new RunbookLibrary([rbDir], rbDir, open());
+  const library = (rbDir: string, cache = open()) => new RunbookLibrary([rbDir], rbDir, cache);
 
   it('parses once: the next library reads the parse the first one kept', () => {
     const rbDir = runbooks();
     writeFileSync(join(rbDir, 'x.yaml'), TEXT);
-    const first = library(rbDir);
+    const cache = open();
+    const first = library(rbDir, cache);
     const a = first.loadTree(first.find('x')!);
     expect(a.diagnostics).toEqual([]);
     expect(() => readdirSync(dir)).toThrow(/ENOENT/); // kept only when maint saves
-    first['parseCache']!.save();
+    cache.save();
     onlyEntry();
 
     const second = library(rbDir);
@@ -205,11 +206,12 @@ describe('RunbookLibrary with a parse cache', () => {
   it('keeps no parse that had a problem', () => {
     const rbDir = runbooks();
     writeFileSync(join(rbDir, 'x.yaml'), 'steps:\n  - { name: one, run: [echo, one], tiemout: 5s }\n');
-    const lib = library(rbDir);
+    const cache = open();
+    const lib = library(rbDir, cache);
     expect(lib.loadTree(lib.find('x')!).diagnostics.map(formatDiagnostic)).toEqual([
       expect.stringMatching(/unknown field "tiemout"; did you mean "timeout"\?/),
     ]);
-    lib['parseCache']!.save();
+    cache.save();
     expect(() => readdirSync(dir)).toThrow(/ENOENT/);
   });
 });
