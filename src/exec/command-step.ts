@@ -74,10 +74,22 @@ export function renderCommand(spec: CommandSpec, ctx: Record<string, unknown>, m
   };
 }
 
-/** The env and cwd a step's command (and its rollback) runs with: the base env, then the step's own. */
-export function stepEnvironment(step: CommandStep, baseEnv: Record<string, string>, ctx: ExprContext): { env: Record<string, string>; cwd?: string } {
-  const env = { ...baseEnv };
-  for (const [k, t] of Object.entries(step.env)) env[k] = renderText(t, ctx);
+/**
+ * The env and cwd a step's command (and its rollback) runs with: the base env, then the step's own.
+ * A step without env of its own shares the base env (the runner only reads it): no copy per step.
+ */
+export function stepEnvironment(
+  step: CommandStep,
+  baseEnv: Readonly<Record<string, string>>,
+  ctx: ExprContext,
+): { env: Readonly<Record<string, string>>; cwd?: string } {
+  const own = Object.keys(step.env);
+  let env: Record<string, string> | Readonly<Record<string, string>> = baseEnv;
+  if (own.length > 0) {
+    const merged = { ...baseEnv };
+    for (const k of own) merged[k] = renderText(step.env[k]!, ctx);
+    env = merged;
+  }
   return { env, cwd: step.cwd ? renderText(step.cwd, ctx) : undefined };
 }
 

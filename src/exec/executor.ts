@@ -88,17 +88,19 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
   let pausedAt: string | undefined;
 
   // Resumed runs: earlier steps' states come back, and their rollbacks go on the stack.
-  for (const step of flatten([...plan.steps, ...plan.finally])) {
-    const prior = opts.restored?.get(step.qid);
-    if (!prior) continue;
-    stepsOf(state, step.scope.prefix)[step.id] = { ...prior };
+  if (opts.restored) {
+    for (const step of flatten([...plan.steps, ...plan.finally])) {
+      const prior = opts.restored.get(step.qid);
+      if (prior) stepsOf(state, step.scope.prefix)[step.id] = { ...prior };
+    }
   }
 
   emit({ type: 'run:start', time: started, runId: opts.runId, runbook: plan.runbook.name, title: plan.runbook.title, dryRun: false });
 
-  const end = (step: PlanStep, phase: Phase, status: StepStatus, t0: number, v?: Partial<Verdict>) =>
+  /** `name`: as the step's start showed it (rendered once: every step pays for it). */
+  const end = (step: PlanStep, phase: Phase, status: StepStatus, t0: number, v?: Partial<Verdict>, name = nameOf(step)) =>
     emit({
-      type: 'step:end', time: Date.now(), qid: step.qid, name: nameOf(step), phase, status, durationMs: Date.now() - t0,
+      type: 'step:end', time: Date.now(), qid: step.qid, name, phase, status, durationMs: Date.now() - t0,
       attempts: v?.attempts ?? 0, exitCode: v?.exitCode, reason: v?.reason, warnings: v?.warnings?.map((w) => masker.mask(w)),
       outputs: v?.outputs && (maskDeep(v.outputs, masker) as Record<string, unknown>),
     });
@@ -168,13 +170,14 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
     }
 
     const display = step.kind === 'command' ? safeDisplay(step, state, masker) : undefined;
-    emit({ type: 'step:start', time: t0, qid: step.qid, name: nameOf(step), phase, command: display });
+    const name = nameOf(step);
+    emit({ type: 'step:start', time: t0, qid: step.qid, name, phase, command: display });
 
     if (step.kind === 'manual') {
       const task = masker.mask(renderText(step.text, preContext(state, step.scope)));
       const done = opts.interaction.interactive ? await opts.interaction.ask(`${task}\n  Done?`) : false;
       record(step, done ? 'passed' : 'pending');
-      end(step, phase, done ? 'passed' : 'pending', t0, { reason: task });
+      end(step, phase, done ? 'passed' : 'pending', t0, { reason: task }, name);
       return 'ok';
     }
 
@@ -183,7 +186,7 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
       const status: StepStatus = v.status === 'failed' && step.continueOnError ? 'issue' : v.status;
       stepsOf(state, step.scope.prefix)[step.id]!.status = status;
       if (step.rollback && status !== 'skipped') undo.push(step);
-      end(step, phase, status, t0, v);
+      end(step, phase, status, t0, v, name);
       return status === 'failed' || status === 'interrupted' ? 'stop' : 'ok';
     }
 

@@ -24,8 +24,8 @@ export type Command =
 /** One process to run, with its limits. */
 export interface SpawnRequest {
   command: Command;
-  /** The complete environment of the child (the caller merges `process.env` if it wants it). */
-  env: Record<string, string>;
+  /** The complete environment of the child (the caller merges `process.env` if it wants it). Only read. */
+  env: Readonly<Record<string, string>>;
   cwd?: string;
   /** On expiry the whole process tree is terminated (see `killGraceMs`). */
   timeoutMs?: number;
@@ -99,9 +99,8 @@ export const spawnRunner: Runner = async (req) => {
   running.add(pid);
   // With stdio 'pipe' these are net.Sockets (typed as Readable), which can be unref'd.
   const [stdout, stderr] = [child.stdout as Socket, child.stderr as Socket];
-  let finished = false;
-  const out = capture(stdout, 'stdout', req, () => finished);
-  const err = capture(stderr, 'stderr', req, () => finished);
+  const out = capture(stdout, 'stdout', req);
+  const err = capture(stderr, 'stderr', req);
   const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
   const exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) =>
     child.once('exit', (code, signal) => resolve([code, signal])),
@@ -123,12 +122,12 @@ export const spawnRunner: Runner = async (req) => {
   };
   const timer =
     req.timeoutMs === undefined ? undefined : setTimeout(onTimeout, Math.min(Math.max(req.timeoutMs, 0), MAX_TIMER_MS));
-  req.signal?.addEventListener('abort', onAbort, { once: true });
+  const stopListening = req.signal && whenAborted(req.signal, onAbort);
 
   try {
     const [exitCode, signal] = await exited;
     clearTimeout(timer);
-    req.signal?.removeEventListener('abort', onAbort);
+    stopListening?.();
     // Once terminating, report only when no process of the step is left. Otherwise whatever is
     // left in the group is a daemon the step started on purpose: no longer ours to kill on exit.
     if (killing) await killing;
@@ -140,10 +139,9 @@ export const spawnRunner: Runner = async (req) => {
       stdout.unref();
       stderr.unref();
     }
-    finished = true;
     return result({
       exitCode, signal, timedOut, aborted, pid,
-      stdout: out.end(), stderr: err.end(),
+      stdout: out.detach(), stderr: err.detach(),
       stdoutTruncated: out.truncated(), stderrTruncated: err.truncated(),
     });
   } finally {
@@ -151,26 +149,56 @@ export const spawnRunner: Runner = async (req) => {
   }
 };
 
-/** Streams one output pipe to `onOutput` and into a bounded capture, until `isFinished()`. */
-function capture(stream: Readable, name: 'stdout' | 'stderr', req: SpawnRequest, isFinished: () => boolean) {
+/**
+ * Streams one output pipe to `onOutput` and into a bounded capture, until `detach()`.
+ *
+ * Node keeps a pipe's handle, and so the socket and its listeners, alive past its close until a
+ * full GC; a listener holding the step (its request, env, output sinks) would be copied into the
+ * old generation with it on every step, and the heap every later fork copies would grow.
+ */
+function capture(stream: Readable, name: 'stdout' | 'stderr', req: SpawnRequest) {
   const kept = new BoundedCapture(req.captureLimit);
   const decoder = new StringDecoder('utf8'); // holds a character split across chunks until it completes
-  stream.on('data', (chunk: Buffer) => {
-    if (isFinished()) return;
+  let onOutput = req.onOutput;
+  const onData = (chunk: Buffer): void => {
     kept.push(chunk);
-    const text = req.onOutput && decoder.write(chunk);
-    if (text) req.onOutput?.(name, text);
-  });
-  stream.on('error', () => {}); // a read error just ends the output; the exit status still counts
+    const text = onOutput && decoder.write(chunk);
+    if (text) onOutput?.(name, text);
+  };
+  stream.on('data', onData);
+  stream.on('error', ignore); // a read error just ends the output; the exit status still counts
   return {
-    end(): string {
-      const rest = req.onOutput && decoder.end();
-      if (rest) req.onOutput?.(name, rest);
+    /** The captured text; later output (a background process still holding the pipe) is dropped. */
+    detach(): string {
+      stream.off('data', onData);
+      stream.resume(); // keep reading, and discarding, so such a process never blocks on a full pipe
+      const rest = onOutput && decoder.end();
+      if (rest) onOutput?.(name, rest);
+      onOutput = undefined;
       return kept.text();
     },
     truncated: () => kept.truncated,
   };
 }
+
+function ignore(): void {}
+
+/**
+ * Calls `fn` when `signal` aborts; returns how to stop. One 'abort' listener per signal, shared by
+ * every step that waits on it: an EventTarget listener added and removed for each step showed in
+ * CPU profiles of long runbooks.
+ */
+function whenAborted(signal: AbortSignal, fn: () => void): () => void {
+  let waiting = abortWaiters.get(signal);
+  if (!waiting) {
+    const set = new Set<() => void>();
+    signal.addEventListener('abort', () => set.forEach((f) => f()), { once: true });
+    abortWaiters.set(signal, (waiting = set));
+  }
+  waiting.add(fn);
+  return () => waiting.delete(fn);
+}
+const abortWaiters = new WeakMap<AbortSignal, Set<() => void>>();
 
 /** SIGTERM the group, give it `graceMs`, then SIGKILL whatever is left and wait for it to go. */
 async function killGroup(pgid: number, graceMs: number): Promise<void> {

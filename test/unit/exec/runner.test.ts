@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { getEventListeners } from 'node:events';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -190,6 +191,17 @@ describe('spawnRunner: timeout and abort terminate the whole tree', () => {
     expect(r.durationMs).toBeLessThan(2000);
   });
 
+  it('steps sharing a signal share one abort listener, and an abort still reaches each of them', async () => {
+    const ac = new AbortController();
+    const runs = [1, 2, 3].map(() => bash('sleep 30', { signal: ac.signal, timeoutMs: 10_000 }));
+    await sleep(100);
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(1);
+    ac.abort();
+    for (const r of await Promise.all(runs)) expect(r).toMatchObject({ aborted: true, signal: 'SIGTERM' });
+    await bash('true', { signal: ac.signal }); // an aborted signal: not started, nothing added
+    expect(getEventListeners(ac.signal, 'abort')).toHaveLength(0);
+  });
+
   it('does not start at all when the signal is already aborted', async () => {
     const marker = join(dir, 'should-not-exist');
     const chunks: string[] = [];
@@ -217,12 +229,16 @@ describe('spawnRunner: a background process holding the pipes', () => {
 
   it('keeps draining its pipe, so its later writes do not SIGPIPE it (e.g. `kubectl port-forward &`)', async () => {
     const alive = join(dir, 'bg.alive');
-    const r = await bash(`(sleep 0.4; echo tick; echo tock >&2; echo survived > "${alive}") & echo hi`);
+    const seen: string[] = [];
+    const r = await bash(`(sleep 0.4; echo tick; echo tock >&2; echo survived > "${alive}") & echo hi`, {
+      onOutput: (_s, c) => seen.push(c),
+    });
     leftovers.push(r.pid ?? 0);
     expect(r.stdout).toBe('hi\n');
     await sleep(800);
     expect(readFileSync(alive, 'utf8')).toBe('survived\n');
     expect(r.stdout).toBe('hi\n'); // output after completion is discarded, not appended
+    expect(seen.join('')).toBe('hi\n'); // nor streamed: the step is over
   });
 });
 
