@@ -88,11 +88,15 @@ for (let round = 0; round < ROUNDS; round++) {
   r.node = (r.node + (await timed(process.execPath, ['-e', '0']))) / 2;
   r.validate = await maint('validate', '--strict');
   r.one = await maint('run', 'one', '-q');
-  // Each maint run right beside the loop run of the same size: a pair sees the same load.
-  const full = [await maint('run', 'steps', '-q'), await spawnLoop(STEPS)];
-  const half = [await maint('run', 'steps-half', '-q'), await spawnLoop(STEPS / 2)];
-  r.perStep = slope(full[0], half[0]);
-  r.spawn = slope(full[1], half[1]);
+  // Each maint run right beside the loop run of the same size, so a pair sees the same load; then
+  // the same runs in reverse order, so a load that drifts during the round weighs on both alike.
+  const total = { maint: [0, 0], loop: [0, 0] }; // ms of [N steps, N/2 steps], summed over both passes
+  const order = [['maint', 0], ['loop', 0], ['maint', 1], ['loop', 1]];
+  for (const [who, half] of [...order, ...[...order].reverse()]) {
+    total[who][half] += who === 'maint' ? await maint('run', half ? 'steps-half' : 'steps', '-q') : await spawnLoop(half ? STEPS / 2 : STEPS);
+  }
+  r.perStep = slope(total.maint[0], total.maint[1]) / 2;
+  r.spawn = slope(total.loop[0], total.loop[1]) / 2;
   r.spawnIgnored = slope(await spawnLoop(STEPS, { stdio: 'ignore' }), await spawnLoop(STEPS / 2, { stdio: 'ignore' }));
   // A state dir of its own for every run: no parse cache, as after an edit of the runbook.
   const fresh = () => ['--state', mkdtempSync(join(work, 'state-'))];
