@@ -7,7 +7,7 @@
  * the bundle is CommonJS, compiled here through vm.Script, which takes V8's cached data.
  *
  * This launcher is CommonJS (bin/package.json says so): an ES module entry point makes Node set up
- * its module loader first, ~10 ms of every start, `maint --version` included.
+ * its module loader first, ~9 ms of every start, `maint --version` included.
  *
  * The cache is written by the build only, never at run time, and lives next to the code: whoever
  * can write it can already write the code. V8 checks only the source's length, so the cache

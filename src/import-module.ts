@@ -1,7 +1,7 @@
 /**
  * import() of a file that is not part of maint (a JavaScript config file). bin/maint.js hands
  * main its own: on Node 20, code that V8 deserialized from the bundle's code cache has lost what
- * import() needs to find Node's loader, so the launcher, an ordinary ES module, does the import.
+ * import() needs to find Node's loader, so the launcher, an ordinary module, does the import.
  */
 export type Importer = (specifier: string) => Promise<unknown>;
 

@@ -83,11 +83,11 @@ export function stepEnvironment(
   baseEnv: Readonly<Record<string, string>>,
   ctx: ExprContext,
 ): { env: Readonly<Record<string, string>>; cwd?: string } {
-  const own = Object.keys(step.env);
-  let env: Record<string, string> | Readonly<Record<string, string>> = baseEnv;
+  let env = baseEnv;
+  const own = Object.entries(step.env);
   if (own.length > 0) {
     const merged = { ...baseEnv };
-    for (const k of own) merged[k] = renderText(step.env[k]!, ctx);
+    for (const [k, t] of own) merged[k] = renderText(t, ctx);
     env = merged;
   }
   return { env, cwd: step.cwd ? renderText(step.cwd, ctx) : undefined };

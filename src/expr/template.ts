@@ -32,7 +32,24 @@ export interface TemplateError {
  * that fail to compile (offset pointing into the expression).
  * `template` is null when there are errors.
  */
-export function parseTemplate(source: string): { template: Template | null; errors: TemplateError[] } {
+export function parseTemplate(source: string): ParsedTemplate {
+  const hit = parsed.get(source);
+  if (hit) return hit;
+  const result = parse(source);
+  if (parsed.size >= CACHE_LIMIT) parsed.clear();
+  parsed.set(source, result);
+  return result;
+}
+
+/** A parse, shared by every caller that parses the same text: read it, never change it. */
+export type ParsedTemplate = Readonly<{ template: Template | null; errors: readonly TemplateError[] }>;
+
+// Checking and planning parse the same texts (and a command often recurs across steps): once is
+// enough, as for expressions (cel.ts).
+const parsed = new Map<string, ParsedTemplate>();
+const CACHE_LIMIT = 2000;
+
+function parse(source: string): ParsedTemplate {
   const segments: Segment[] = [];
   const errors: TemplateError[] = [];
   let text = '';

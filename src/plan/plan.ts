@@ -44,16 +44,9 @@ export function buildPlan(input: PlanInput): PlanResult {
   secrets.push(...rootVars.secrets);
   const rootScope: Scope = { prefix: '', runbook: root.name, vars: rootVars.vars };
 
-  // Templates are read-only once parsed, so steps with the same text (a command run in many
-  // steps) share one parse.
-  const templates = new Map<string, Template>();
   const tpl = (src: string): Template => {
-    let template = templates.get(src);
-    if (!template) {
-      template = parseTemplate(src).template ?? undefined;
-      if (!template) throw new Error(`unchecked template: ${src}`); // validation ran before planning
-      templates.set(src, template);
-    }
+    const { template } = parseTemplate(src);
+    if (!template) throw new Error(`unchecked template: ${src}`); // validation ran before planning
     return template;
   };
   const exprs = (v: string | string[] | undefined): CompiledExpr[] => asList(v).map((s) => compile(s));
