@@ -13,6 +13,10 @@ import { outputSink, renderCommand, runCommandStep, stepEnvironment, type StepDe
 import type { Emit, Phase, RunStatus, StepStatus } from './events.js';
 import { Masker } from './mask.js';
 import type { Runner } from './runner.js';
+import { sleep } from './timers.js';
+
+/** A person's answer to a `confirm` step: go ahead, abort the run, or stop here for `maint resume`. */
+export type ConfirmAnswer = 'yes' | 'no' | 'pause';
 
 /** How the executor reaches a person. Never touches stdin unless `interactive`. */
 export interface Interaction {
@@ -20,8 +24,12 @@ export interface Interaction {
   interactive: boolean;
   /** `--yes`: confirm steps go ahead without asking. */
   yes: boolean;
-  /** Ask a yes/no question; only called when interactive. */
+  /** Ask a yes/no question (is a manual task done?); only called when interactive. */
   ask(question: string): Promise<boolean>;
+  /** Ask before a `confirm` step; only called when interactive and not `yes`. */
+  confirm(question: string): Promise<ConfirmAnswer>;
+  /** Who answers (`user@host`): a declined confirm is recorded as declined by them. */
+  who: string;
 }
 
 export interface ExecOptions {
@@ -60,6 +68,11 @@ export const EXIT = { passed: 0, failed: 1, invalid: 2, rollback_failed: 3, wind
 
 type Outcome = 'ok' | 'stop' | 'pause';
 
+/** Why an expression or template could not be evaluated, for a reason line. */
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult> {
   const started = Date.now();
   const masker = new Masker(plan.secrets);
@@ -71,7 +84,16 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
   };
   const rootCtx = preContext(state, plan.scope);
   const baseEnv = { ...opts.env };
-  for (const [k, t] of Object.entries(plan.env)) baseEnv[k] = renderText(t, rootCtx);
+  // A runbook env that cannot be rendered stops the run before any step: the steps would run
+  // without it. `finally` still runs, with the entries that could be rendered.
+  const envErrors: string[] = [];
+  for (const [k, t] of Object.entries(plan.env)) {
+    try {
+      baseEnv[k] = renderText(t, rootCtx);
+    } catch (err) {
+      envErrors.push(`env.${k}: ${messageOf(err)}`);
+    }
+  }
   const deps: StepDeps = {
     runner: opts.runner,
     emit,
@@ -86,6 +108,8 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
   const undo: CommandStep[] = [];
   let failed = false;
   let pausedAt: string | undefined;
+  /** A person declined a confirm: the run aborts, `continue_on_error` of groups notwithstanding. */
+  let declined = false;
 
   // Resumed runs: earlier steps' states come back, and their rollbacks go on the stack.
   if (opts.restored) {
@@ -101,7 +125,7 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
   const end = (step: PlanStep, phase: Phase, status: StepStatus, t0: number, v?: Partial<Verdict>, name = nameOf(step)) =>
     emit({
       type: 'step:end', time: Date.now(), qid: step.qid, name, phase, status, durationMs: Date.now() - t0,
-      attempts: v?.attempts ?? 0, exitCode: v?.exitCode, reason: v?.reason, warnings: v?.warnings?.map((w) => masker.mask(w)),
+      attempts: v?.attempts ?? 0, exitCode: v?.exitCode, reason: v?.reason && masker.mask(v.reason), warnings: v?.warnings?.map((w) => masker.mask(w)),
       outputs: v?.outputs && (maskDeep(v.outputs, masker) as Record<string, unknown>),
     });
 
@@ -110,12 +134,30 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
     stepsOf(state, step.scope.prefix)[step.id]!.status = status;
   };
 
+  /** The step's name as people see it; its source when it cannot be rendered. */
   const nameOf = (step: PlanStep) => {
     try {
       return masker.mask(renderText(step.name, preContext(state, step.scope)));
     } catch {
       return step.name.source;
     }
+  };
+
+  const skip = (step: PlanStep, phase: Phase, reason: string) => {
+    record(step, 'skipped');
+    end(step, phase, 'skipped', Date.now(), { reason });
+  };
+
+  /**
+   * The step cannot run as written (a template or expression error before its command): it fails
+   * with the reason, or is an issue under `continue_on_error`. Nothing of it ran, so no rollback.
+   */
+  const failBefore = (step: PlanStep, phase: Phase, t0: number, reason: string, name = nameOf(step)): Outcome => {
+    const status: StepStatus = step.continueOnError ? 'issue' : 'failed';
+    record(step, status);
+    emit({ type: 'step:start', time: t0, qid: step.qid, name, phase });
+    end(step, phase, status, t0, { reason }, name);
+    return step.continueOnError ? 'ok' : 'stop';
   };
 
   /** Run one step of any kind. 'stop' ends the phase, 'pause' the whole run. */
@@ -134,8 +176,7 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
     }
     const signal = phase === 'finally' ? opts.hardSignal : opts.signal;
     if (signal?.aborted) {
-      record(step, 'skipped');
-      end(step, phase, 'skipped', t0, { reason: 'not run: interrupted' });
+      skip(step, phase, 'not run: interrupted');
       return 'stop';
     }
     if (step.when) {
@@ -143,38 +184,55 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
       try {
         go = evaluateBool(step.when, preContext(state, step.scope));
       } catch (err) {
-        record(step, 'failed');
-        emit({ type: 'step:start', time: t0, qid: step.qid, name: nameOf(step), phase });
-        end(step, phase, 'failed', t0, { reason: masker.mask(`when: ${(err as Error).message}`) });
-        return step.continueOnError ? 'ok' : 'stop';
+        return failBefore(step, phase, t0, `when ${step.when.source}: ${messageOf(err)}`);
       }
       if (!go) {
-        record(step, 'skipped');
-        end(step, phase, 'skipped', t0, { reason: `when ${step.when.source} is false` });
+        skip(step, phase, `when ${step.when.source} is false`);
         return 'ok';
       }
     }
+    let name: string;
+    try {
+      name = masker.mask(renderText(step.name, preContext(state, step.scope)));
+    } catch (err) {
+      return failBefore(step, phase, t0, `name: ${messageOf(err)}`, step.name.source);
+    }
     if (step.confirm && !opts.interaction.yes) {
-      const question = masker.mask(renderText(step.confirm, preContext(state, step.scope)));
-      const yes = opts.interaction.interactive ? await opts.interaction.ask(question) : false;
-      if (!yes) {
+      let question: string;
+      try {
+        question = masker.mask(renderText(step.confirm, preContext(state, step.scope)));
+      } catch (err) {
+        return failBefore(step, phase, t0, `confirm: ${messageOf(err)}`, name);
+      }
+      // Unattended, nothing ever reads stdin: the run pauses here for `maint resume --yes`.
+      const answer = opts.interaction.interactive ? await opts.interaction.confirm(question) : 'pause';
+      if (answer === 'no') {
+        // A "no" is an answer about the whole change: abort it (rollbacks, finally), as a failure.
+        declined = true;
+        record(step, 'failed');
+        end(step, phase, 'failed', t0, { reason: `declined by ${opts.interaction.who}: ${question}` }, name);
+        return 'stop';
+      }
+      if (answer === 'pause') {
         record(step, 'paused');
         pausedAt = step.qid;
         end(step, phase, 'paused', t0, {
           reason: opts.interaction.interactive
-            ? `declined: ${question}`
+            ? `paused by ${opts.interaction.who}: ${question} (resume with maint resume)`
             : `waits for confirmation: ${question} (unattended: resume with --yes)`,
-        });
+        }, name);
         return 'pause';
       }
     }
 
-    const display = step.kind === 'command' ? safeDisplay(step, state, masker) : undefined;
-    const name = nameOf(step);
-    emit({ type: 'step:start', time: t0, qid: step.qid, name, phase, command: display });
-
     if (step.kind === 'manual') {
-      const task = masker.mask(renderText(step.text, preContext(state, step.scope)));
+      let task: string;
+      try {
+        task = masker.mask(renderText(step.text, preContext(state, step.scope)));
+      } catch (err) {
+        return failBefore(step, phase, t0, `manual: ${messageOf(err)}`, name);
+      }
+      emit({ type: 'step:start', time: t0, qid: step.qid, name, phase });
       const done = opts.interaction.interactive ? await opts.interaction.ask(`${task}\n  Done?`) : false;
       record(step, done ? 'passed' : 'pending');
       end(step, phase, done ? 'passed' : 'pending', t0, { reason: task }, name);
@@ -182,6 +240,7 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
     }
 
     if (step.kind === 'command') {
+      emit({ type: 'step:start', time: t0, qid: step.qid, name, phase, command: safeDisplay(step, state, masker) });
       const v = await runCommandStep(step, { ...deps, signal });
       const status: StepStatus = v.status === 'failed' && step.continueOnError ? 'issue' : v.status;
       stepsOf(state, step.scope.prefix)[step.id]!.status = status;
@@ -191,6 +250,7 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
     }
 
     // Groups: parallel children at once (bounded), include children in order in their own scope.
+    emit({ type: 'step:start', time: t0, qid: step.qid, name, phase });
     let outcome: Outcome;
     if (step.kind === 'parallel') outcome = await runParallel(step.children, step.concurrency, phase);
     else {
@@ -198,28 +258,27 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
       const fin = await runSequence(step.finally, 'finally', true);
       if (outcome === 'ok') outcome = fin === 'pause' ? 'ok' : fin;
     }
-    const children = step.kind === 'parallel' || step.kind === 'include' ? step.children : [];
-    const statuses = children.map((c) => stepsOf(state, c.scope.prefix)[c.id]?.status);
+    const statuses = step.children.map((c) => stepsOf(state, c.scope.prefix)[c.id]?.status);
+    const abort = outcome === 'stop' && (declined || !step.continueOnError);
     const status: StepStatus =
       outcome === 'pause' ? 'paused'
       : statuses.includes('interrupted') ? 'interrupted'
-      : outcome === 'stop' ? (step.continueOnError ? 'issue' : 'failed')
+      : outcome === 'stop' ? (abort ? 'failed' : 'issue')
       : statuses.some((s) => s === 'warned' || s === 'issue') ? 'warned'
       : 'passed';
     record(step, status);
     end(step, phase, status, t0, {
-      reason: outcome === 'stop' ? `failed: ${children.filter((c) => isFailure(stepsOf(state, c.scope.prefix)[c.id]?.status)).map((c) => c.id).join(', ')}` : undefined,
-    });
+      reason: outcome === 'stop' ? `failed: ${step.children.filter((c) => isFailure(stepsOf(state, c.scope.prefix)[c.id]?.status)).map((c) => c.id).join(', ')}` : undefined,
+    }, name);
     if (outcome === 'pause') return 'pause';
-    return outcome === 'stop' && !step.continueOnError ? 'stop' : 'ok';
+    return abort ? 'stop' : 'ok';
   };
 
   const runSequence = async (steps: PlanStep[], phase: Phase, keepGoing = false): Promise<Outcome> => {
     let outcome = 'ok' as Outcome;
     for (const step of steps) {
       if (outcome !== 'ok' && !keepGoing) {
-        record(step, 'skipped');
-        end(step, phase, 'skipped', Date.now(), { reason: outcome === 'pause' ? 'not run: paused' : 'not run: an earlier step failed' });
+        skip(step, phase, 'not run: an earlier step failed');
         continue;
       }
       const o = await runStep(step, phase);
@@ -236,8 +295,7 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
       while (next < steps.length) {
         const step = steps[next++]!;
         if (outcome !== 'ok') {
-          record(step, 'skipped');
-          end(step, phase, 'skipped', Date.now(), { reason: 'not run: a parallel step failed' });
+          skip(step, phase, outcome === 'pause' ? 'not run: paused' : 'not run: a parallel step failed');
           continue;
         }
         const o = await runStep(step, phase);
@@ -249,8 +307,12 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
     return outcome;
   };
 
-  const mainOutcome = await runSequence(plan.steps, 'steps');
-  const interrupted = opts.signal?.aborted === true;
+  let mainOutcome: Outcome;
+  if (envErrors.length > 0) {
+    const reason = masker.mask(`not run: the runbook env could not be rendered: ${envErrors.join('; ')}`);
+    for (const step of plan.steps) skip(step, 'steps', reason);
+    mainOutcome = 'stop';
+  } else mainOutcome = await runSequence(plan.steps, 'steps');
   failed = mainOutcome === 'stop';
 
   if (mainOutcome === 'pause') {
@@ -259,9 +321,9 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
   }
 
   let rollbackFailed = false;
-  if (failed && !opts.noRollback && !opts.hardSignal?.aborted) {
+  if (failed && !opts.noRollback) {
     for (const step of [...undo].reverse()) {
-      if (opts.hardSignal?.aborted) break;
+      // A second signal skips the rollbacks that have not started; each is recorded as skipped.
       if (!(await rollback(step))) rollbackFailed = true;
     }
   }
@@ -269,7 +331,8 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
   const finOutcome = await runSequence(plan.finally, 'finally', true);
   const finallyFailed = finOutcome === 'stop';
 
-  if (interrupted) return finish('interrupted', opts.interruptCode?.() ?? 130);
+  // A signal at any point (steps, rollbacks or finally) makes the run interrupted.
+  if (opts.signal?.aborted || opts.hardSignal?.aborted) return finish('interrupted', opts.interruptCode?.() ?? 130);
   if (rollbackFailed) return finish('rollback_failed', EXIT.rollback_failed);
   if (failed || finallyFailed) return finish('failed', EXIT.failed);
   return finish('passed', EXIT.passed);
@@ -284,25 +347,30 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
     const t0 = Date.now();
     const name = nameOf(step);
     const ctx = preContext(state, step.scope);
-    let ok = false;
-    let reason: string | undefined;
     if (spec.kind === 'manual') {
       // Nothing runs: the text goes to the log's follow-ups for a person.
       let manual: string;
       try {
         manual = masker.mask(renderText(spec.text, ctx));
       } catch (err) {
-        manual = masker.mask(`undo by hand (could not render the instructions: ${(err as Error).message})`);
+        manual = masker.mask(`undo by hand (could not render the instructions: ${messageOf(err)})`);
       }
       emit({ type: 'rollback:manual', time: t0, qid: step.qid, name, text: manual });
       return true;
     }
+    if (opts.hardSignal?.aborted) {
+      emit({ type: 'rollback:end', time: t0, qid: step.qid, name, ok: false, skipped: true, durationMs: 0, reason: 'skipped: interrupted again' });
+      return false;
+    }
+    let ok = false;
+    let reason: string | undefined;
     try {
       const { command, display } = renderCommand(spec.command, ctx, masker);
+      const env = stepEnvironment(step, baseEnv, ctx);
       emit({ type: 'rollback:start', time: t0, qid: step.qid, name, command: display });
       const sink = outputSink(masker, `${step.qid}:rollback`, emit);
       const r = await opts.runner({
-        command, ...stepEnvironment(step, baseEnv, ctx), timeoutMs: spec.timeoutMs, killGraceMs: step.killGraceMs, signal: opts.hardSignal,
+        command, ...env, timeoutMs: spec.timeoutMs, killGraceMs: step.killGraceMs, signal: opts.hardSignal,
         captureLimit: deps.captureLimit,
         onOutput: sink.onOutput,
       });
@@ -310,23 +378,24 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
       if (r.timedOut) reason = `timed out after ${formatDuration(spec.timeoutMs ?? 0)}`;
       else if (r.spawnError) reason = r.spawnError;
       else if (r.aborted) reason = 'interrupted';
+      else if (spec.failOnExitCode && r.exitCode !== 0) reason = `exit code ${r.exitCode}`;
       else {
-        if (spec.failOnExitCode && r.exitCode !== 0) reason = `exit code ${r.exitCode}`;
-        else {
-          const post = postContext(ctx, r, 1, spec.readsJson);
-          const bad = spec.expect.find((e) => {
-            try {
-              return !evaluateBool(e, post);
-            } catch {
-              return true;
-            }
-          });
-          if (bad) reason = `expected ${bad.source}`;
-          else ok = true;
+        const post = postContext(ctx, r, 1, spec.readsJson);
+        for (const e of spec.expect) {
+          let verdict: boolean | string;
+          try {
+            verdict = evaluateBool(e, post);
+          } catch (err) {
+            verdict = messageOf(err);
+          }
+          if (verdict === true) continue;
+          reason = verdict === false ? `expected ${e.source}` : `expect ${e.source}: ${verdict}`;
+          break;
         }
+        ok = reason === undefined;
       }
     } catch (err) {
-      reason = `could not render the rollback: ${(err as Error).message}`;
+      reason = `could not render the rollback: ${messageOf(err)}`;
     }
     emit({ type: 'rollback:end', time: Date.now(), qid: step.qid, name, ok, durationMs: Date.now() - t0, reason: reason && masker.mask(reason) });
     return ok;
@@ -351,18 +420,4 @@ function safeDisplay(step: CommandStep, state: RunState, masker: Masker): string
   } catch {
     return undefined;
   }
-}
-
-/** A delay that ends early when the run is interrupted. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }

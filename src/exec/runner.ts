@@ -13,6 +13,7 @@ import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { BoundedCapture } from './output-capture.js';
+import { setLongTimeout } from './timers.js';
 
 /** What to run: a script through a shell, or an argv executed directly (no shell parsing). */
 export type Command =
@@ -68,8 +69,6 @@ const DRAIN_MS = 150;
 const POLL_MS = 20;
 /** Upper bound on waiting for SIGKILLed processes to disappear (uninterruptible I/O can delay it). */
 const KILL_WAIT_MS = 2_000;
-/** setTimeout turns any larger delay into 1 ms, which would time a step out immediately. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The real {@link Runner}: `spawn` with the child in its own process group. */
 export const spawnRunner: Runner = async (req) => {
@@ -120,13 +119,13 @@ export const spawnRunner: Runner = async (req) => {
     aborted = true;
     terminate();
   };
-  const timer =
-    req.timeoutMs === undefined ? undefined : setTimeout(onTimeout, Math.min(Math.max(req.timeoutMs, 0), MAX_TIMER_MS));
+  // A long timeout waits in chunks: setTimeout would turn one past 2^31-1 ms into 1 ms.
+  const cancelTimer = req.timeoutMs === undefined ? undefined : setLongTimeout(onTimeout, req.timeoutMs);
   const stopListening = req.signal && whenAborted(req.signal, onAbort);
 
   try {
     const [exitCode, signal] = await exited;
-    clearTimeout(timer);
+    cancelTimer?.();
     stopListening?.();
     // Once terminating, report only when no process of the step is left. Otherwise whatever is
     // left in the group is a daemon the step started on purpose: no longer ours to kill on exit.

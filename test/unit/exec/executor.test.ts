@@ -4,6 +4,7 @@ import { execute } from '../../../src/exec/executor.js';
 import type { Runner, SpawnRequest, SpawnResult } from '../../../src/exec/runner.js';
 import { buildPlan } from '../../../src/plan/plan.js';
 import { parseRunbook } from '../../../src/runbook/parse.js';
+import { unattended } from './scripted-run.js';
 
 /** A scripted runner: exit codes by script text, no processes. Records what it was asked to run. */
 function scripted(exits: Record<string, number>, stdout: Record<string, string> = {}) {
@@ -23,7 +24,7 @@ function planOf(text: string, explicit: Record<string, string> = {}) {
   return buildPlan({ root: runbook!, runbooks: new Map(), sources: { explicit, file: {}, env: {}, config: {} } }).plan!;
 }
 
-const interaction = { interactive: false, yes: false, ask: async () => { throw new Error('must not ask'); } };
+const interaction = unattended;
 
 describe('execute (scripted runner)', () => {
   it('emits typed events in order and rolls back newest first', async () => {
