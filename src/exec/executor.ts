@@ -255,8 +255,11 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
     if (step.kind === 'parallel') outcome = await runParallel(step.children, step.concurrency, phase);
     else {
       outcome = await runSequence(step.children, phase);
-      const fin = await runSequence(step.finally, 'finally', true);
-      if (outcome === 'ok') outcome = fin === 'pause' ? 'ok' : fin;
+      // Paused, the include is not over (like the run): its finally runs when it ends after resume.
+      if (outcome !== 'pause') {
+        const fin = await runSequence(step.finally, 'finally', true);
+        if (outcome === 'ok') outcome = fin === 'pause' ? 'ok' : fin;
+      }
     }
     const statuses = step.children.map((c) => stepsOf(state, c.scope.prefix)[c.id]?.status);
     const abort = outcome === 'stop' && (declined || !step.continueOnError);

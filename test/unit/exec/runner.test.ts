@@ -336,12 +336,12 @@ describe('BoundedCapture', () => {
  */
 describe('spawnRunner inside a real maint process', () => {
   beforeAll(() => {
-    for (const name of ['runner', 'output-capture']) {
+    for (const name of ['runner', 'output-capture', 'timers']) {
       const source = readFileSync(new URL(`../../../src/exec/${name}.ts`, import.meta.url), 'utf8');
       const { outputText } = ts.transpileModule(source, {
         compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
       });
-      writeFileSync(join(dir, `${name}.mjs`), outputText.replaceAll("'./output-capture.js'", "'./output-capture.mjs'"));
+      writeFileSync(join(dir, `${name}.mjs`), outputText.replaceAll("'./output-capture.js'", "'./output-capture.mjs'").replaceAll("'./timers.js'", "'./timers.mjs'"));
     }
   });
 
