@@ -148,6 +148,11 @@ describe('spawnRunner: timeout and abort terminate the whole tree', () => {
     expect(r.durationMs).toBeLessThan(2000);
   });
 
+  it('a timeout longer than setTimeout can hold does not fire at once', async () => {
+    const r = await bash('sleep 0.2', { timeoutMs: 2 ** 31 + 1 });
+    expect(r).toMatchObject({ timedOut: false, exitCode: 0 });
+  });
+
   it('leaves no process alive: background grandchild and a TERM-ignoring child are KILLed after the grace', async () => {
     const pids = join(dir, 'tree.pids');
     // Leader, a background `sleep 300 &`, and a child that ignores TERM (so does its own sleep,
