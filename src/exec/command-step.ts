@@ -3,7 +3,7 @@
  * outputs, expect, warn), retry with backoff. Returns a verdict; the executor decides what follows.
  */
 import { evaluateBool, toPlain, type CompiledExpr, type ExprContext } from '../expr/cel.js';
-import { renderArgv, renderShell, renderText } from '../expr/template.js';
+import { renderArgv, renderShell, renderText, type Template } from '../expr/template.js';
 import { quoteShellWord } from '../expr/shell-quote.js';
 import { formatDuration } from '../runbook/duration.js';
 import type { CommandSpec, CommandStep } from '../plan/types.js';
@@ -87,10 +87,19 @@ export function stepEnvironment(
   const own = Object.entries(step.env);
   if (own.length > 0) {
     const merged = { ...baseEnv };
-    for (const [k, t] of own) merged[k] = renderText(t, ctx);
+    for (const [k, t] of own) merged[k] = renderNamed(`env.${k}`, t, ctx);
     env = merged;
   }
-  return { env, cwd: step.cwd ? renderText(step.cwd, ctx) : undefined };
+  return { env, cwd: step.cwd ? renderNamed('cwd', step.cwd, ctx) : undefined };
+}
+
+/** Renders one field; an error names the field, so the reason says which one could not be rendered. */
+function renderNamed(field: string, t: Template, ctx: ExprContext): string {
+  try {
+    return renderText(t, ctx);
+  } catch (err) {
+    throw new Error(`${field}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
 }
 
 export async function runCommandStep(step: CommandStep, deps: StepDeps): Promise<Verdict> {

@@ -17,8 +17,8 @@ describe('run-time template errors fail the step, never the process', () => {
     ['name', `  - { name: "Restore ${missing}", id: b, run: do-b }\n`, /^name: .*nope/],
     ['manual text', `  - { name: b, manual: "Check ${missing}" }\n`, /^manual: .*nope/],
     ['confirm text', `  - { name: b, run: do-b, confirm: "Drop ${missing}?" }\n`, /^confirm: .*nope/],
-    ['cwd', `  - { name: b, run: do-b, cwd: "${missing}" }\n`, /^could not render the command: .*nope/],
-    ['step env', `  - { name: b, run: do-b, env: { X: "${missing}" } }\n`, /^could not render the command: .*nope/],
+    ['cwd', `  - { name: b, run: do-b, cwd: "${missing}" }\n`, /^could not render the command: cwd: .*nope/],
+    ['step env', `  - { name: b, run: do-b, env: { X: "${missing}" } }\n`, /^could not render the command: env\.X: .*nope/],
     ['command', `  - { name: b, run: "echo ${missing}" }\n`, /^could not render the command: .*nope/],
     ['argv', `  - { name: b, run: [echo, "${missing}"] }\n`, /^could not render the command: .*nope/],
   ])('%s', async (_, step, reason) => {
