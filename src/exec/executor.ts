@@ -213,6 +213,11 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
         end(step, phase, 'failed', t0, { reason: `declined by ${opts.interaction.who}: ${question}` }, name);
         return 'stop';
       }
+      if (answer === 'pause' && phase === 'finally') {
+        // The run is ending: finally cannot wait for a person. The step is left out, the rest goes on.
+        skip(step, phase, `not run: not confirmed: ${question}`);
+        return 'ok';
+      }
       if (answer === 'pause') {
         record(step, 'paused');
         pausedAt = step.qid;
@@ -244,7 +249,7 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
       const v = await runCommandStep(step, { ...deps, signal });
       const status: StepStatus = v.status === 'failed' && step.continueOnError ? 'issue' : v.status;
       stepsOf(state, step.scope.prefix)[step.id]!.status = status;
-      if (step.rollback && status !== 'skipped') undo.push(step);
+      if (step.rollback) undo.push(step);
       end(step, phase, status, t0, v, name);
       return status === 'failed' || status === 'interrupted' ? 'stop' : 'ok';
     }
@@ -258,7 +263,7 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
       // Paused, the include is not over (like the run): its finally runs when it ends after resume.
       if (outcome !== 'pause') {
         const fin = await runSequence(step.finally, 'finally', true);
-        if (outcome === 'ok') outcome = fin === 'pause' ? 'ok' : fin;
+        if (outcome === 'ok') outcome = fin;
       }
     }
     const statuses = step.children.map((c) => stepsOf(state, c.scope.prefix)[c.id]?.status);
@@ -286,7 +291,7 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
       }
       const o = await runStep(step, phase);
       if (o === 'pause') return 'pause';
-      if (o === 'stop') outcome = 'stop';
+      if (o !== 'ok') outcome = 'stop';
     }
     return outcome;
   };
@@ -303,7 +308,8 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
         }
         const o = await runStep(step, phase);
         // A pause wins over a failure: the run must stop where a person is asked.
-        if (o === 'pause' || (o === 'stop' && (outcome as Outcome) !== 'pause')) outcome = o;
+        if (o === 'pause') outcome = 'pause';
+        else if (o !== 'ok' && (outcome as Outcome) === 'ok') outcome = 'stop';
       }
     };
     await Promise.all(Array.from({ length: Math.min(concurrency, steps.length) }, worker));
