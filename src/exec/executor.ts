@@ -122,11 +122,11 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
   emit({ type: 'run:start', time: started, runId: opts.runId, runbook: plan.runbook.name, title: plan.runbook.title, dryRun: false });
 
   /** `name`: as the step's start showed it (rendered once: every step pays for it). */
-  const end = (step: PlanStep, phase: Phase, status: StepStatus, t0: number, v?: Partial<Verdict>, name = nameOf(step)) =>
+  const end = (step: PlanStep, phase: Phase, status: StepStatus, t0: number, v: Partial<Verdict>, name = nameOf(step)) =>
     emit({
       type: 'step:end', time: Date.now(), qid: step.qid, name, phase, status, durationMs: Date.now() - t0,
-      attempts: v?.attempts ?? 0, exitCode: v?.exitCode, reason: v?.reason && masker.mask(v.reason), warnings: v?.warnings?.map((w) => masker.mask(w)),
-      outputs: v?.outputs && (maskDeep(v.outputs, masker) as Record<string, unknown>),
+      attempts: v.attempts ?? 0, exitCode: v.exitCode, reason: v.reason && masker.mask(v.reason), warnings: v.warnings?.map((w) => masker.mask(w)),
+      outputs: v.outputs && (maskDeep(v.outputs, masker) as Record<string, unknown>),
     });
 
   const record = (step: PlanStep, status: StepStatus) => {

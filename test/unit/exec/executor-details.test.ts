@@ -100,6 +100,15 @@ describe('statuses and reasons', () => {
     expect(r.end('a')).toMatchObject({ phase: 'steps', reason: expect.stringMatching(/env\.A: .*; env\.B: /) });
   });
 
+  it('a name that cannot be rendered is shown as written when the step is skipped or its when fails', async () => {
+    const r = await run(
+      'steps:\n  - { name: m, manual: x }\n  - { name: "s {{ steps.m.outputs.k }}", id: s, run: y, when: "false" }\n' +
+        '  - { name: "w {{ steps.m.outputs.k }}", id: w, run: y, when: "steps.m.outputs.k", continue_on_error: true }\n' +
+        '  - { name: b, run: b }\n',
+    );
+    expect([r.end('s').name, r.end('w').name]).toEqual(['s {{ steps.m.outputs.k }}', 'w {{ steps.m.outputs.k }}']);
+  });
+
   it('a secret in a rollback reason is masked', async () => {
     const r = await run('vars:\n  pw: { secret: true, default: Canary-r0ll }\nsteps:\n  - name: a\n    run: x\n    rollback: { run: undo, expect: \'stdout == "Canary-r0ll"\' }\n  - { name: b, run: y }\n', { y: { exitCode: 1 } });
     expect(r.events.find((e) => e.type === 'rollback:end')).toMatchObject({ ok: false, reason: 'expected stdout == "***"' });
