@@ -184,9 +184,21 @@ export function resolveVars(rb: LoadedRunbook, sources: VarSources, opts: Resolv
       continue;
     }
     vars[name] = value ?? null;
-    if (decl.secret && value !== undefined && value !== null && String(value) !== '') secrets.push(String(value));
+    if (decl.secret) secrets.push(...secretTexts(value));
   }
   return { vars, secrets, diagnostics, unresolved };
+}
+
+/**
+ * The texts of a secret value to mask: a scalar as it prints; a list or map (from a vars file) as
+ * JSON and each of its scalars, since either can be inserted into a command.
+ */
+export function secretTexts(value: unknown, depth = 0): string[] {
+  if (value === undefined || value === null) return [];
+  if (typeof value !== 'object') return String(value) === '' ? [] : [String(value)];
+  if (depth > 20) return [];
+  const inner = Object.values(value).flatMap((v) => secretTexts(v, depth + 1));
+  return depth === 0 ? [JSON.stringify(value), ...inner] : inner;
 }
 
 /** A required var nobody set, with every way to set it. */
