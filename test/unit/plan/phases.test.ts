@@ -3,7 +3,7 @@
  * problem as `line:col: path: message`: no input makes buildPlan throw.
  */
 import { describe, expect, it } from 'vitest';
-import { buildPlan, type PlanInput } from '../../../src/plan/plan.js';
+import { buildPlan, type PlanInput, type PlanResult } from '../../../src/plan/plan.js';
 import type { VarSources } from '../../../src/plan/vars.js';
 import { parseRunbook, type LoadedRunbook } from '../../../src/runbook/parse.js';
 
@@ -17,7 +17,7 @@ function load(file: string, text: string): LoadedRunbook {
 function problems(files: Record<string, string>, sources: Partial<VarSources> = {}, extra: Partial<PlanInput> = {}): string[] {
   const runbooks = new Map(Object.entries(files).map(([file, text]) => [file.replace(/\.yaml$/, ''), load(file, text)]));
   const root = runbooks.get('r')!;
-  let result;
+  let result: PlanResult | undefined;
   expect(() => {
     result = buildPlan({ root, runbooks, sources: { explicit: {}, file: {}, env: {}, config: {}, ...sources }, ...extra });
   }).not.toThrow();

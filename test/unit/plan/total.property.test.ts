@@ -113,7 +113,7 @@ describe('buildPlan is total over the shipped runbooks', () => {
     expect(tree.diagnostics).toEqual([]);
     const root = tree.root!;
     const decls = declsOf(tree.runbooks.values());
-    const outcomes = [0, 0];
+    const outcomes: [number, number] = [0, 0];
     fc.assert(
       fc.property(sourcesFor(root, decls), ({ sources, only, from }) => {
         const { plan, diagnostics } = buildPlan({ root, runbooks: tree.runbooks, sources, only, from });
