@@ -31,7 +31,8 @@ const SUMMARY = /^maint: (\d+) problems? found; nothing was run$/;
 
 /** Whether `text` names `v` and the ways to set it (the --var for the runbook's own vars, and the env var). */
 function names(text: string, v: MissingVar): boolean {
-  const line = text.split('\n').find((l) => l.includes(`vars.${v.name}`) || l.includes(`"${v.name}"`));
+  const named = new RegExp(`vars\\.${v.name}\\b|"${v.name}"`);
+  const line = text.split('\n').find((l) => named.test(l));
   if (!line) return false;
   if (v.env && !line.includes(v.env)) return false;
   return !v.root || line.includes(`--var ${v.name}=`);
