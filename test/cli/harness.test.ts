@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { assertNoInternalError, childEnv, INHERITED, maint, project } from '../helpers/cli.js';
+import { inCI, requireTool } from '../helpers/tools.js';
 
 const LEAKS = { GITHUB_ACTIONS: 'true', DATABASE_URL: 'postgres://leak', RESTIC_REPOSITORY: '/leak', KUBECONFIG: '/leak', MAINT_PROBE: 'leak' };
 
@@ -49,6 +50,28 @@ describe('assertNoInternalError', () => {
       const check = () => assertNoInternalError('x', code, output, expected);
       if (throws) expect(check).toThrow(/crashed/);
       else expect(check).not.toThrow();
+    });
+  }
+});
+
+describe('requireTool', () => {
+  const ci = process.env.CI;
+  afterEach(() => {
+    if (ci === undefined) delete process.env.CI;
+    else process.env.CI = ci;
+  });
+
+  it('under CI a missing tool fails, naming every missing one', () => {
+    process.env.CI = 'true';
+    expect(() => requireTool('sh', 'maint-no-such-tool-1', 'maint-no-such-tool-2')).toThrow(/^maint-no-such-tool-1, maint-no-such-tool-2 not installed: CI must install them/);
+    expect(requireTool('sh')).toBe(true);
+  });
+
+  for (const [value, ci] of [['true', true], ['1', true], ['false', false], ['0', false], ['', false], [undefined, false]] as const) {
+    it(`CI=${value ?? '(unset)'} is ${ci ? '' : 'not '}CI`, () => {
+      if (value === undefined) delete process.env.CI;
+      else process.env.CI = value;
+      expect(inCI()).toBe(ci);
     });
   }
 });
