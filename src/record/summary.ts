@@ -47,7 +47,7 @@ export function applyEvent(rec: RunRecord, e: RunEvent, outputFile?: (qid: strin
       rec.dr = e.dr;
       return rec;
     case 'rollback:end':
-      rec.rollbacks.push({ qid: e.qid, name: e.name, ok: e.ok, durationMs: e.durationMs, reason: e.reason });
+      rec.rollbacks.push({ qid: e.qid, name: e.name, ok: e.ok, durationMs: e.durationMs, reason: e.reason, ...(e.skipped ? { skipped: true } : {}) });
       rec.durationMs = e.time - rec.startedAt;
       return rec;
     case 'rollback:manual':
