@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { link, open, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { MaintError } from '../cli/errors.js';
 import { ensureDir, explainErrno, PathError } from '../fs/ensure-dir.js';
 
 export const LOG_HEADER = '# Maintenance log\n';
@@ -18,7 +19,7 @@ const MODE = 0o640;
  */
 export async function tryAppendLogEntry(file: string, entry: string): Promise<string | undefined> {
   try {
-    await appendLogEntry(file, entry);
+    await append(file, entry);
     return undefined;
   } catch (err) {
     return logProblem(file, err);
@@ -32,7 +33,16 @@ export function logProblem(file: string, err: unknown): string {
   return `log entry not written to ${file}: ${e.code ? explainErrno(e.code, file) : e.message}`;
 }
 
+/** Append `entry`, or throw a MaintError (exit 1) saying in one line why it could not be written. */
 export async function appendLogEntry(file: string, entry: string): Promise<void> {
+  try {
+    await append(file, entry);
+  } catch (err) {
+    throw new MaintError(logProblem(file, err), 1);
+  }
+}
+
+async function append(file: string, entry: string): Promise<void> {
   ensureDir(dirname(file));
   await createWithHeader(file);
   const fh = await open(file, 'a', MODE);

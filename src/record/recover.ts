@@ -17,7 +17,7 @@ import {
   type RunMetaFile,
 } from './journal.js';
 import { formatLogEntry } from './log-entry.js';
-import { appendLogEntry } from './log-file.js';
+import { tryAppendLogEntry } from './log-file.js';
 import { applyEvent, emptyRecord } from './summary.js';
 import type { RunRecord } from './types.js';
 
@@ -139,7 +139,11 @@ export function replayRun(dir: string, meta: RunMetaFile): RunRecord {
  * Close every orphaned run in the state dir; returns the ids closed. Only runs still marked as
  * running are read: this happens before every run, and the state dir keeps every run ever made.
  */
-export async function recoverOrphans(stateDir: string): Promise<string[]> {
+export async function recoverOrphans(
+  stateDir: string,
+  /** Told what could not be written (the dead run's log, say); the run is closed all the same. */
+  onProblem: (problem: string) => void = (p) => void process.stderr.write(`maint: ${p}\n`),
+): Promise<string[]> {
   const closed: string[] = [];
   const me = { pid: process.pid, host: hostname() };
   for (const marker of listRunMarkers(stateDir)) {
@@ -161,7 +165,7 @@ export async function recoverOrphans(stateDir: string): Promise<string[]> {
     }
     if (claim === undefined) continue; // another command claimed it first
     try {
-      if (await recoverClaimed(stateDir, marker.runId, retaken)) closed.push(marker.runId);
+      if (await recoverClaimed(stateDir, marker.runId, retaken, onProblem)) closed.push(marker.runId);
     } finally {
       releaseClaim(stateDir, claim);
     }
@@ -170,13 +174,16 @@ export async function recoverOrphans(stateDir: string): Promise<string[]> {
 }
 
 /** Write the entry, then close run.json: a recoverer that dies in between leaves a claim to retake. */
-async function recoverClaimed(stateDir: string, runId: string, retaken: boolean): Promise<boolean> {
+async function recoverClaimed(stateDir: string, runId: string, retaken: boolean, onProblem: (problem: string) => void): Promise<boolean> {
   const dir = join(runsDir(stateDir), runId);
   const meta = readMetaFile(dir);
   if (meta?.status !== 'running') return false; // closed already (by the recoverer whose claim this was)
   const rec = replayRun(dir, { ...meta, recovered: true });
   // A retaken claim: the previous recoverer may have appended the entry before it died.
-  if (!(retaken && logHoldsRun(meta.flags.log, runId))) await appendLogEntry(meta.flags.log, formatLogEntry(rec));
+  if (!(retaken && logHoldsRun(meta.flags.log, runId))) {
+    const problem = await tryAppendLogEntry(meta.flags.log, formatLogEntry(rec));
+    if (problem) onProblem(`run ${runId}: ${problem}`);
+  }
   writeMetaFile(dir, { ...meta, status: 'interrupted', exitCode: rec.exitCode, durationMs: rec.durationMs, recovered: true });
   return true;
 }
