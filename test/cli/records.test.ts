@@ -96,16 +96,23 @@ steps:
     expect(one.stdout).toMatch(/failed\s+second/);
 
     writeFileSync(join(dir, 'fixed'), '');
-    const resumed = await maint(['resume'], { cwd: dir });
+    // unattended, a bare resume names what it would do and does nothing
+    const bare = await maint(['resume'], { cwd: dir });
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain(`maint: would resume run ${runs[0].run} (two, failed `);
+    expect(bare.stderr).toMatch(/failed \d+s ago\) from step second: name the run \(maint resume \S+\) or pass --yes; nothing was resumed/);
+    expect(existsSync(join(dir, 'result'))).toBe(false);
+    const resumed = await maint(['resume', runs[0].run], { cwd: dir });
     expect(resumed.stdout).toMatch(/resuming run \S+ \(two, failed\) from step second/);
     expect(resumed.code).toBe(0);
     expect(readFileSync(join(dir, 'result'), 'utf8').trim()).toBe('got 42');
     const second = entries(dir)[1]!;
     expect(second).toContain(`**Resumes**: ${runs[0].run}`);
     expect(second).toMatch(/- \[x\] second/);
-    // nothing left to resume
-    const again = await maint(['resume'], { cwd: dir });
+    // nothing left to resume: the newest run passed
+    const again = await maint(['resume', '--yes'], { cwd: dir });
     expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/the newest run, \S+ \(two\), ended passed: nothing to resume; nothing was resumed/);
   });
 
   it('resume --yes continues a run paused at a confirm step', async () => {
@@ -142,8 +149,32 @@ steps:
     expect(hist.stderr).toMatch(/left unfinished by a maint that stopped/);
     expect(JSON.parse(hist.stdout)[0]).toMatchObject({ runbook: 'k', result: 'interrupted' });
     const [entry] = entries(dir);
-    expect(entry).toMatch(/\*\*Result\*\*: interrupted/);
+    expect(entry).toMatch(/\*\*Result\*\*: interrupted: maint \(pid \d+\) stopped without recording the end/);
     expect(entry).toMatch(/- \[x\] done before the kill/);
+    // the step that was running is listed, and the run lasted until the journal last heard from it
+    expect(entry).toMatch(/- \[ \] long \(\d+(\.\d)?m?s\) — interrupted: running when maint stopped/);
+    expect(entry).toMatch(/\*\*Duration\*\*: \d+(\.\d)?m?s, to the last sign of life in the journal \(a journal event, \d\d:\d\d:\d\d UTC\)/);
+    const one = await maint(['history', 'last', '--json'], { cwd: dir });
+    expect(JSON.parse(one.stdout).steps.map((s: { name: string; status: string }) => [s.name, s.status])).toEqual([
+      ['done before the kill', 'passed'],
+      ['long', 'interrupted'],
+    ]);
+  });
+
+  it('fifteen commands recovering the same dead run at once write its entry once', async () => {
+    const dir = project({ 'k.yaml': 'steps:\n  - { name: long, run: "echo $$ > long.pid; sleep 30" }\n' });
+    const r = await maint(['run', 'k'], { cwd: dir, onSpawn: signalWhenFileAppears(join(dir, 'long.pid'), 'SIGKILL') });
+    expect(r.signal).toBe('SIGKILL');
+    try {
+      process.kill(Number(readFileSync(join(dir, 'long.pid'), 'utf8')), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    const all = await Promise.all(Array.from({ length: 15 }, () => maint(['history', '--json'], { cwd: dir })));
+    expect(all.map((a) => a.code)).toEqual(Array(15).fill(0));
+    expect(all.filter((a) => /left unfinished by a maint that stopped/.test(a.stderr))).toHaveLength(1);
+    expect(entries(dir)).toHaveLength(1);
+    expect(readdirSync(join(dir, '.maint/running'))).toEqual([]);
   });
 });
 
