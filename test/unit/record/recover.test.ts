@@ -1,4 +1,6 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { build } from 'esbuild';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,17 +57,21 @@ describe('closeCutShort: the record of a run whose journal stops mid-run', () =>
 });
 
 /** A state dir holding one run whose maint died while step `long` ran. */
-function deadRun(): { state: string; log: string; meta: RunMetaFile } {
+function deadRun(moreSteps = 0): { state: string; log: string; meta: RunMetaFile } {
   // Close to now: the output file's modification time (now) is a sign of life too.
   const B = Date.now() - 60_000;
   const root = mkdtempSync(join(tmpdir(), 'maint-recover-'));
   const state = join(root, '.maint');
   const log = join(root, 'maintenance-log.md');
   const meta: RunMetaFile = {
-    runId: '20261123B20000Z-abcdef', runbook: 'k', title: 'Killed', file: join(root, 'k.yaml'), cwd: root, pid: deadPid(), host: hostname(),
+    runId: '20261123T020000Z-abcdef', runbook: 'k', title: 'Killed', file: join(root, 'k.yaml'), cwd: root, pid: deadPid(), host: hostname(),
     by: 'ops@h', via: 'cron', startedAt: B, status: 'running', flags: { var: [], log },
   };
   const j = new JournalWriter(state, meta);
+  for (let i = 0; i < moreSteps; i++) {
+    j.handle(start(`s${i}`, `step ${i}`, B + 1, 'true'));
+    j.handle(end(`s${i}`, `step ${i}`, B + 2));
+  }
   j.handle(start('done', 'done before the kill', B + 5, 'true'));
   j.handle(end('done', 'done before the kill', B + 50));
   j.handle(start('long', 'long', B + 60, 'sleep 30'));
@@ -97,11 +103,36 @@ describe('recoverOrphans', () => {
     expect(entries(log)).toHaveLength(1);
   });
 
-  it('fifteen recoverers at once: one entry', async () => {
+  it('fifteen recoverers in this process at once: one entry', async () => {
     const { state, log } = deadRun();
     const closed = await Promise.all(Array.from({ length: 15 }, () => recoverOrphans(state)));
     expect(closed.flat()).toHaveLength(1);
     expect(entries(log)).toHaveLength(1);
+  });
+
+  it('fifteen processes recovering the same dead run at the same moment: one entry', async () => {
+    // A long journal: reading it takes a while, which is when a second recoverer used to slip in.
+    const { state, log } = deadRun(3000);
+    // Node 20 cannot run TypeScript: the module, bundled, in each child; all start at one instant.
+    const work = mkdtempSync(join(tmpdir(), 'maint-recoverers-'));
+    await build({ entryPoints: [fileURLToPath(new URL('../../../src/record/recover.ts', import.meta.url))], bundle: true, platform: 'node', format: 'esm', outfile: join(work, 'recover.mjs'), logLevel: 'silent' });
+    writeFileSync(join(work, 'child.mjs'), `import { recoverOrphans } from './recover.mjs';
+const [state, startAt] = process.argv.slice(2);
+while (Date.now() < Number(startAt)) { /* start together */ }
+process.stdout.write(JSON.stringify(await recoverOrphans(state)));
+`);
+    const startAt = Date.now() + 2000;
+    const results = await Promise.all(Array.from({ length: 15 }, () => new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [join(work, 'child.mjs'), state, String(startAt)], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, out }));
+    })));
+    expect(results.map((r) => r.code)).toEqual(Array(15).fill(0));
+    expect(results.flatMap((r) => JSON.parse(r.out) as string[])).toHaveLength(1);
+    expect(entries(log)).toHaveLength(1);
+    expect(readdirSync(runningDir(state))).toEqual([]);
   });
 
   it('a claim whose recoverer is alive is left alone', async () => {
