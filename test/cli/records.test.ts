@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { maint, project, signalWhenFileAppears } from '../helpers/cli.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { BIN, maint, project, signalWhenFileAppears } from '../helpers/cli.js';
 
 const log = (dir: string) => readFileSync(join(dir, 'maintenance-log.md'), 'utf8');
 const entries = (dir: string) => log(dir).split(/\n(?=## \d{4}-\d\d-\d\d: )/).filter((e) => e.startsWith('## '));
@@ -175,6 +176,77 @@ steps:
     expect(all.filter((a) => /left unfinished by a maint that stopped/.test(a.stderr))).toHaveLength(1);
     expect(entries(dir)).toHaveLength(1);
     expect(readdirSync(join(dir, '.maint/running'))).toEqual([]);
+  });
+});
+
+describe('which run a bare resume picks', () => {
+  it("only the newest run: when another runbook's newer run passed, the resumable runs are listed and nothing runs", async () => {
+    const dir = project({
+      'dr.yaml': 'steps:\n  - { name: prepare, run: "true" }\n  - { name: destroy, id: destroy, run: "test -f go && echo destroyed >> trail" }\n',
+      'weekly.yaml': 'steps:\n  - { name: check, run: "true" }\n',
+    });
+    expect((await maint(['run', 'dr'], { cwd: dir })).code).toBe(1);
+    const drRun = JSON.parse((await maint(['history', '--json'], { cwd: dir })).stdout)[0].run as string;
+    expect((await maint(['run', 'weekly'], { cwd: dir })).code).toBe(0);
+    writeFileSync(join(dir, 'go'), '');
+    for (const args of [['resume', '--yes'], ['resume', 'last', '--yes'], ['resume']]) {
+      const r = await maint(args, { cwd: dir });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/maint: the newest run, \S+ \(weekly\), ended passed: nothing to resume; nothing was resumed/);
+      expect(r.stderr).toMatch(new RegExp(`^  ${drRun}\\s+dr\\s+destroy\\s+failed\\s+\\d+s$`, 'm'));
+    }
+    expect(existsSync(join(dir, 'trail'))).toBe(false);
+    // named, it is resumed
+    const named = await maint(['resume', drRun], { cwd: dir });
+    expect(named.code).toBe(0);
+    expect(readFileSync(join(dir, 'trail'), 'utf8')).toBe('destroyed\n');
+  });
+
+  // A real terminal through `script` (util-linux): a person is shown the run and answers.
+  it.skipIf(!existsSync('/usr/bin/script'))('on a terminal, a bare resume shows the run, its step and age, and asks', async () => {
+    const dir = project({ 'two.yaml': 'steps:\n  - { name: first, run: "true" }\n  - { name: second, id: second, run: "test -f go && echo done >> trail" }\n' });
+    expect((await maint(['run', 'two'], { cwd: dir })).code).toBe(1);
+    const runId = JSON.parse((await maint(['history', '--json'], { cwd: dir })).stdout)[0].run as string;
+    writeFileSync(join(dir, 'go'), '');
+    const no = await inTerminal('resume', dir, 'n\r');
+    expect(no.out).toContain(`? Resume run ${runId} (two, failed `);
+    expect(no.out).toMatch(/failed \d+s ago\) from step second\? \[y\/N\]/);
+    expect(no.code).toBe(1);
+    expect(existsSync(join(dir, 'trail'))).toBe(false);
+    const yes = await inTerminal('resume', dir, 'y\r');
+    expect(yes.code).toBe(0);
+    expect(readFileSync(join(dir, 'trail'), 'utf8')).toBe('done\n');
+  });
+});
+
+/** maint on a real terminal (`script`), answering `answer` at the first [y/N]; only the variables it needs. */
+function inTerminal(args: string, cwd: string, answer: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, LANG: 'C.UTF-8', TERM: 'xterm', NO_COLOR: '1' };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    const child = spawn('script', ['-qec', `stty cols 120 rows 40; ${process.execPath} ${BIN} ${args}`, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let pending: string | undefined = answer;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (pending && out.includes('[y/N]')) {
+        child.stdin.write(pending);
+        pending = undefined;
+      }
+    });
+    child.on('close', (code) => resolve({ code, out: out.replace(/\u001b\[[0-9;?]*[a-zA-Z]/g, '') }));
+  });
+}
+
+describe('paths maint cannot use', () => {
+  // mkdirSync(…, { recursive: true }) under /proc spins at 100% CPU forever, deaf to SIGTERM.
+  // (The state dir's own folders are covered in-process: test/unit/record/journal.test.ts.)
+  it.skipIf(!existsSync('/proc/self'))('an init folder under /proc: a clear error at once', async () => {
+    const dir = project({});
+    const r = await maint(['init', '/proc/maint-nope/ops'], { cwd: dir, onSpawn: (child: ChildProcess) => void setTimeout(() => child.kill('SIGKILL'), 20_000).unref() });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('maint: could not write /proc/maint-nope/ops/maint.config.yaml: cannot create /proc/maint-nope/ops: /proc cannot hold new entries (no such file or directory; a virtual filesystem such as /proc?)');
   });
 });
 
