@@ -283,7 +283,7 @@ describe('log results and configuration', () => {
     });
     expect(r.code).toBe(143);
     const [entry] = entries(dir);
-    expect(entry).toMatch(/\*\*Result\*\*: interrupted/);
+    expect(entry).toMatch(/\*\*Result\*\*: interrupted by SIGTERM/);
     expect(entry).toMatch(/- \[x\] first/);
     expect(entry).toMatch(/- \[ \] long/);
   });
