@@ -42,17 +42,7 @@ export type RunEvent =
       outputs?: Record<string, unknown>;
     }
   | { type: 'rollback:start'; time: number; qid: string; name: string; command: string }
-  | {
-      type: 'rollback:end';
-      time: number;
-      qid: string;
-      name: string;
-      ok: boolean;
-      durationMs: number;
-      reason?: string;
-      /** Not run: a second signal skipped the rollbacks (then `ok` is false and `reason` says so). */
-      skipped?: boolean;
-    }
+  | { type: 'rollback:end'; time: number; qid: string; name: string; ok: boolean; durationMs: number; reason?: string }
   /** No command can undo the step: what a person should do instead. Nothing ran. */
   | { type: 'rollback:manual'; time: number; qid: string; name: string; text: string }
   /** A runbook with `objectives` measured (record/dr.ts): sent by the session just before run:end. */
