@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, mkdtempSync, symlinkSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { execute } from '../../../src/exec/executor.js';
+import { execute, type ExecOptions } from '../../../src/exec/executor.js';
 import type { Runner, SpawnRequest, SpawnResult } from '../../../src/exec/runner.js';
 import { buildPlan } from '../../../src/plan/plan.js';
 import { JournalWriter, runsDir } from '../../../src/record/journal.js';
@@ -40,7 +40,11 @@ describe.skipIf(!existsSync('/dev/full'))('a full disk mid-run', () => {
       startedAt: Date.now(), status: 'running', flags: { var: [], log: '/dev/full' },
     }, undefined, () => {});
     const record = emptyRecord({ by: 'ops@h', via: 'cron' }, { runId, runbook: 't', title: 'T', time: Date.now() });
-    const interaction = { interactive: false, yes: false, ask: async () => false };
+    // Unattended: nothing is asked (the fields cover the executor's interaction before and after `confirm`).
+    const never = async (): Promise<never> => {
+      throw new Error('must not ask');
+    };
+    const interaction = { interactive: false, yes: false, ask: never, confirm: never, who: 'ops@h' } as ExecOptions['interaction'];
     const result = await execute(plan, {
       runner, runId, env: {}, interaction, sleep: async () => {},
       emit: (e) => {
