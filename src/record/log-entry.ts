@@ -188,8 +188,12 @@ function stepLine(s: StepRecord, prefix: string): string {
 
 function rollbackLine(r: RollbackRecord): string {
   if (r.manual !== undefined) return `- [ ] ${inline(r.name, NAME_MAX)} — undo by hand (see follow-ups)`;
-  if (r.skipped) return `- [ ] ${inline(r.name, NAME_MAX)} — rollback skipped${r.reason ? `: ${inline(r.reason, REASON_MAX)}` : ''}`;
+  // The executor's reason for a skipped rollback starts with "skipped: "; said once is enough.
+  const why = r.reason?.replace(/^skipped: /, '');
+  if (r.skipped) return `- [ ] ${inline(r.name, NAME_MAX)} — rollback skipped${why ? `: ${inline(why, REASON_MAX)}` : ''}`;
   const took = ` (${formatDuration(r.durationMs)})`;
+  // Cut short by the second signal: it did not fail, it did not finish.
+  if (!r.ok && r.reason === 'interrupted') return `- [ ] ${inline(r.name, NAME_MAX)}${took} — rollback interrupted`;
   return r.ok
     ? `- [x] ${inline(r.name, NAME_MAX)}${took}`
     : `- [ ] ${inline(r.name, NAME_MAX)}${took} — rollback failed${r.reason ? `: ${inline(r.reason, REASON_MAX)}` : ''}`;
@@ -220,6 +224,8 @@ function followUps(run: RunRecord, dr: DrResult | undefined): string[] {
   for (const r of run.rollbacks) {
     if (r.manual !== undefined) out.push(`Undo ${inline(r.name, NAME_MAX)} by hand: ${inline(r.manual, REASON_MAX)}`);
     else if (r.skipped) out.push(`Undo ${inline(r.name, NAME_MAX)} by hand: its rollback was skipped`);
+    // A failed rollback of a run that ended another way (interrupted, a rollback cut short).
+    else if (!r.ok && run.status !== 'rollback_failed') out.push(`Check ${inline(r.name, NAME_MAX)} by hand: its rollback did not finish`);
   }
   if (run.status === 'paused') out.push(`Resume: ${code(`maint resume ${run.runId} --yes`)} (paused at ${pausedName(run)})`);
   for (const s of run.steps) {

@@ -208,15 +208,19 @@ describe('formatLogEntry', () => {
         exitCode: 143,
         steps: [step('apply', 'Apply patch image', 'passed'), step('drain', 'Drain node-3', 'interrupted', { reason: 'interrupted' })],
         rollbacks: [
+          { qid: 'scale', name: 'Scale down', ok: false, durationMs: 1000, reason: 'interrupted' },
           { qid: 'drain', name: 'Drain node-3', ok: true, durationMs: 1200 },
-          { qid: 'apply', name: 'Apply patch image', ok: false, durationMs: 0, reason: 'skipped: SIGTERM again', skipped: true },
+          { qid: 'apply', name: 'Apply patch image', ok: false, durationMs: 0, reason: 'skipped: interrupted again', skipped: true },
         ],
       }),
     );
     expect(lineWith(text, '**Result**')).toBe('**Result**: interrupted by SIGTERM, a rollback skipped');
-    expect(lineWith(text, '- [ ] Apply patch image —')).toBe('- [ ] Apply patch image — rollback skipped: skipped: SIGTERM again');
+    expect(lineWith(text, '- [ ] Apply patch image —')).toBe('- [ ] Apply patch image — rollback skipped: interrupted again');
+    expect(lineWith(text, '- [ ] Scale down (')).toBe('- [ ] Scale down (1.0s) — rollback interrupted');
     expect(lineWith(text, '- [x] Drain node-3 (')).toBe('- [x] Drain node-3 (1.2s)');
     expect(text).toContain('- [ ] Undo Apply patch image by hand: its rollback was skipped');
+    expect(text).toContain('- [ ] Check Scale down by hand: its rollback did not finish');
+    expect(text).not.toContain('Check Drain');
     expect(text).not.toContain('rollback failed');
   });
 
