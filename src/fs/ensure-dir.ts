@@ -30,8 +30,9 @@ export function explainErrno(code: string | undefined, at: string): string {
     case 'ENOENT':
       return `${at} cannot hold new entries (no such file or directory; a virtual filesystem such as /proc?)`;
     case 'EACCES':
+      return `no permission to write to ${at}`;
     case 'EPERM':
-      return `no permission to write in ${at}`;
+      return `writing to ${at} is not permitted (an immutable file, or a filesystem that refuses it)`;
     case 'EROFS':
       return `${at} is on a read-only filesystem`;
     case 'ENOSPC':

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,15 +49,15 @@ describe('ensureDir', () => {
   it.skipIf(isRoot)('a folder without write permission: EACCES named', () => {
     const ro = tmp();
     chmodSync(ro, 0o500);
-    expect(() => ensureDir(join(ro, 'state'))).toThrow(`no permission to write in ${ro}`);
+    expect(() => ensureDir(join(ro, 'state'))).toThrow(`no permission to write to ${ro}`);
   });
 });
 
 describe('explainErrno', () => {
   it.each([
     ['ENOENT', /cannot hold new entries/],
-    ['EACCES', /^no permission to write in \/x$/],
-    ['EPERM', /^no permission to write in \/x$/],
+    ['EACCES', /^no permission to write to \/x$/],
+    ['EPERM', /^writing to \/x is not permitted \(an immutable file, or a filesystem that refuses it\)$/],
     ['EROFS', /^\/x is on a read-only filesystem$/],
     ['ENOSPC', /^no space left on the device of \/x$/],
     ['ENOTDIR', /^\/x is not a folder$/],
@@ -79,6 +80,17 @@ describe('checkWritableDir / checkWritableFile', () => {
     expect(checkWritableFile('')).toMatch(/empty path/);
     expect(checkWritableDir('')).toMatch(/empty path/);
     if (existsSync('/proc/self')) expect(checkWritableFile('/proc/maint-nope/log.md')).toMatch(/cannot hold new entries/);
+  });
+
+  it('an immutable log file (chattr +i), where the filesystem supports it', (ctx) => {
+    const file = join(tmp(), 'log.md');
+    writeFileSync(file, '# Maintenance log\n');
+    if (spawnSync('chattr', ['+i', file]).status !== 0) return ctx.skip();
+    try {
+      expect(checkWritableFile(file)).toBe(`cannot write ${file}: writing to ${file} is not permitted (an immutable file, or a filesystem that refuses it)`);
+    } finally {
+      spawnSync('chattr', ['-i', file]);
+    }
   });
 
   it.skipIf(!existsSync('/sys/kernel'))('a folder nobody may write in (/sys)', () => {
