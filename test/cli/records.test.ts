@@ -162,6 +162,28 @@ steps:
     ]);
   });
 
+  it('SIGKILL mid-step, then the runbook run again: the stale lock is taken over and both runs are in the log, the killed one first', async () => {
+    const dir = project({ 'k.yaml': 'title: Again\nsteps:\n  - { name: prepare, run: "true" }\n  - { name: slow, run: "test -f quick || { echo $$ > slow.pid; sleep 30; }" }\n' });
+    const r = await maint(['run', 'k'], { cwd: dir, env: { PATH: process.env.PATH! }, onSpawn: signalWhenFileAppears(join(dir, 'slow.pid'), 'SIGKILL') });
+    expect(r.signal).toBe('SIGKILL');
+    try {
+      process.kill(Number(readFileSync(join(dir, 'slow.pid'), 'utf8')), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    writeFileSync(join(dir, 'quick'), '');
+    const again = await maint(['run', 'k'], { cwd: dir, env: { PATH: process.env.PATH! } });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/run \S+ was left unfinished by a maint that stopped; recorded it as interrupted/);
+    expect(again.stderr).toMatch(/took over the stale lock of k/);
+    const [killed, passed, ...rest] = entries(dir);
+    expect(rest).toEqual([]);
+    expect(killed).toMatch(/\*\*Result\*\*: interrupted: maint \(pid \d+\) stopped/);
+    expect(killed).toMatch(/- \[x\] prepare/);
+    expect(killed).toMatch(/- \[ \] slow \(.*\) — interrupted: running when maint stopped/);
+    expect(passed).toMatch(/\*\*Result\*\*: passed/);
+  });
+
   it('fifteen commands recovering the same dead run at once write its entry once', async () => {
     const dir = project({ 'k.yaml': 'steps:\n  - { name: long, run: "echo $$ > long.pid; sleep 30" }\n' });
     const r = await maint(['run', 'k'], { cwd: dir, onSpawn: signalWhenFileAppears(join(dir, 'long.pid'), 'SIGKILL') });
