@@ -159,6 +159,13 @@ export class JournalWriter {
       writeFileSync(join(runningDir(stateDir), meta.runId), '', { mode: 0o640 });
       this.eventsFd = openSync(join(this.dir, 'events.ndjson'), 'a', 0o640);
     } catch (err) {
+      // Nothing ran: leave no half-made run behind for recovery or history to find.
+      rmSync(join(runningDir(stateDir), meta.runId), { force: true });
+      try {
+        rmSync(this.dir, { recursive: true, force: true });
+      } catch {
+        // not removable either: history shows it as a run that never ended
+      }
       const e = err as NodeJS.ErrnoException;
       const why = e instanceof PathError ? e.message : explainErrno(e.code, e.path ?? this.dir);
       throw new MaintError(`cannot start the run journal in ${stateDir}: ${why}; nothing was run`, 2);

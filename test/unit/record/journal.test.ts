@@ -75,6 +75,18 @@ describe('JournalWriter', () => {
   });
 });
 
+describe('a journal that cannot start', () => {
+  it('leaves no marker and no run folder behind for recovery or history to find', () => {
+    const state = tmp();
+    const m = meta(state);
+    // a folder where the events file must go: open fails after run.json and the marker were written
+    mkdirSync(join(runsDir(state), m.runId, 'events.ndjson'), { recursive: true });
+    expect(() => new JournalWriter(state, m)).toThrow(/^cannot start the run journal in .*events\.ndjson is a folder; nothing was run$/);
+    expect(listRunMarkers(state)).toEqual([]);
+    expect(existsSync(join(runsDir(state), m.runId))).toBe(false);
+  });
+});
+
 describe('the maintenance log on a full disk', () => {
   it.skipIf(!hasDevFull)('tryAppendLogEntry says what was not written instead of throwing', async () => {
     expect(await tryAppendLogEntry('/dev/full', '\n## entry\n')).toBe('log entry not written to /dev/full: no space left on the device of /dev/full');
