@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import type { RunEvent } from '../exec/events.js';
 import {
   claimName, claimRun, listRunMarkers, outputFileName, readEvents, readMetaFile, releaseClaim, runsDir, unmarkRunning, writeMetaFile,
-  type RunMetaFile,
+  type RunMarker, type RunMetaFile,
 } from './journal.js';
+import { explainErrno } from '../fs/ensure-dir.js';
 import { formatLogEntry } from './log-entry.js';
 import { tryAppendLogEntry } from './log-file.js';
 import { applyEvent, emptyRecord } from './summary.js';
@@ -141,36 +142,47 @@ export function replayRun(dir: string, meta: RunMetaFile): RunRecord {
  */
 export async function recoverOrphans(
   stateDir: string,
-  /** Told what could not be written (the dead run's log, say); the run is closed all the same. */
+  /** Told what could not be done (the dead run's log not writable, say); never thrown. */
   onProblem: (problem: string) => void = (p) => void process.stderr.write(`maint: ${p}\n`),
 ): Promise<string[]> {
   const closed: string[] = [];
-  const me = { pid: process.pid, host: hostname() };
   for (const marker of listRunMarkers(stateDir)) {
-    let claim: string | undefined;
-    let retaken = false;
-    if (marker.claimedBy) {
-      // Another command is recovering this run, or died doing so: then take its claim over.
-      if (isRunAlive(marker.claimedBy)) continue;
-      claim = claimRun(stateDir, marker.name, claimName(marker.runId, me));
-      retaken = true;
-    } else {
-      const meta = readMetaFile(join(runsDir(stateDir), marker.runId));
-      if (meta?.status === 'running' && isRunAlive(meta)) continue;
-      if (meta?.status !== 'running') {
-        unmarkRunning(stateDir, marker.runId); // ended after all (or no run behind the marker)
-        continue;
-      }
-      claim = claimRun(stateDir, marker.name, claimName(marker.runId, me));
-    }
-    if (claim === undefined) continue; // another command claimed it first
+    // One run that cannot be closed (a read-only state dir) must not stop the command that found it.
     try {
-      if (await recoverClaimed(stateDir, marker.runId, retaken, onProblem)) closed.push(marker.runId);
-    } finally {
-      releaseClaim(stateDir, claim);
+      if (await recoverOne(stateDir, marker, onProblem)) closed.push(marker.runId);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      onProblem(`run ${marker.runId} was left unfinished but could not be closed: ${e.code ? explainErrno(e.code, e.path ?? stateDir) : e.message}`);
     }
   }
   return closed;
+}
+
+/** Claim the marker's run if it is orphaned, and close it; true when this call closed it. */
+async function recoverOne(stateDir: string, marker: RunMarker, onProblem: (problem: string) => void): Promise<boolean> {
+  const me = { pid: process.pid, host: hostname() };
+  let claim: string | undefined;
+  let retaken = false;
+  if (marker.claimedBy) {
+    // Another command is recovering this run, or died doing so: then take its claim over.
+    if (isRunAlive(marker.claimedBy)) return false;
+    claim = claimRun(stateDir, marker.name, claimName(marker.runId, me));
+    retaken = true;
+  } else {
+    const meta = readMetaFile(join(runsDir(stateDir), marker.runId));
+    if (meta?.status === 'running' && isRunAlive(meta)) return false;
+    if (meta?.status !== 'running') {
+      unmarkRunning(stateDir, marker.runId); // ended after all (or no run behind the marker)
+      return false;
+    }
+    claim = claimRun(stateDir, marker.name, claimName(marker.runId, me));
+  }
+  if (claim === undefined) return false; // another command claimed it first
+  try {
+    return await recoverClaimed(stateDir, marker.runId, retaken, onProblem);
+  } finally {
+    releaseClaim(stateDir, claim);
+  }
 }
 
 /** Write the entry, then close run.json: a recoverer that dies in between leaves a claim to retake. */

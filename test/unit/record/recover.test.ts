@@ -135,6 +135,21 @@ process.stdout.write(JSON.stringify(await recoverOrphans(state)));
     expect(readdirSync(runningDir(state))).toEqual([]);
   });
 
+  it('a state dir it may not change: the problem is told, nothing thrown, the run left for later', async (ctx) => {
+    const { state, log, meta } = deadRun();
+    if (spawnSync('chattr', ['+i', runningDir(state)]).status !== 0) return ctx.skip();
+    const told: string[] = [];
+    try {
+      expect(await recoverOrphans(state, (p) => told.push(p))).toEqual([]);
+    } finally {
+      spawnSync('chattr', ['-i', runningDir(state)]);
+    }
+    expect(told).toEqual([expect.stringMatching(new RegExp(`^run ${meta.runId} was left unfinished but could not be closed: writing to .* is not permitted`))]);
+    expect(entries(log)).toEqual([]);
+    // later, when it may: closed once
+    expect(await recoverOrphans(state, () => {})).toEqual([meta.runId]);
+  });
+
   it('a claim whose recoverer is alive is left alone', async () => {
     const { state, log, meta } = deadRun();
     const claim = claimName(meta.runId, { pid: process.pid, host: hostname() });
