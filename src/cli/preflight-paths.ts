@@ -6,28 +6,10 @@
  * The checks only look: nothing is created here. A missing folder is judged by its first
  * existing ancestor, which must be a writable folder on a filesystem that holds files.
  */
-import { accessSync, closeSync, constants, openSync, statSync, statfsSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { pseudoFs } from '../config/kernel-fs.js';
 import { MaintError } from './errors.js';
-
-/**
- * Kernel filesystems that look like folders but take no files (statfs f_type): proc, sysfs,
- * cgroup, cgroup2, debugfs, tracefs, securityfs, pstore, bpf, configfs, efivarfs, devpts.
- */
-const PSEUDO_FS = new Map<number, string>([
-  [0x9fa0, 'proc'],
-  [0x62656572, 'sysfs'],
-  [0x27e0eb, 'cgroup'],
-  [0x63677270, 'cgroup2'],
-  [0x64626720, 'debugfs'],
-  [0x74726163, 'tracefs'],
-  [0x73636673, 'securityfs'],
-  [0x6165676c, 'pstore'],
-  [0xcafe4a11, 'bpf'],
-  [0x62656570, 'configfs'],
-  [0xde5e81e4, 'efivarfs'],
-  [0x1cd1, 'devpts'],
-]);
 
 /** Several unusable paths at once, one line each; nothing was run (exit 2). */
 export class PathProblems extends MaintError {
@@ -93,19 +75,20 @@ function fileProblem(path: string): string | undefined {
   return creatable(dirname(resolve(path)));
 }
 
-/** A folder that does not exist yet: its first existing ancestor decides. */
+/** A folder that may not exist yet: its first existing ancestor decides. */
 function creatable(dir: string): string | undefined {
   let at = dir;
   for (;;) {
+    const what = at === dir ? 'cannot be created' : `cannot create ${dir}`;
     const st = stat(at);
     if (st.stats) {
-      if (!st.stats.isDirectory()) return `cannot create ${dir}: ${at} is not a folder`;
+      if (!st.stats.isDirectory()) return `${what}: ${at} is not a folder`;
       const problem = folderProblem(at);
-      return problem ? `cannot create ${dir}: ${problem}` : undefined;
+      return problem ? `${what}: ${problem}` : undefined;
     }
-    if (st.error && st.error.code !== 'ENOENT') return `cannot create ${dir}: ${describe(st.error)}`;
+    if (st.error && st.error.code !== 'ENOENT') return `${what}: ${describe(st.error)}`;
     const up = dirname(at);
-    if (up === at) return `cannot create ${dir}: no existing folder above it`;
+    if (up === at) return `${what}: no existing folder above it`;
     at = up;
   }
 }
@@ -119,14 +102,6 @@ function folderProblem(dir: string): string | undefined {
     return undefined;
   } catch (err) {
     return `${dir} is not writable: ${describe(err as NodeJS.ErrnoException)}`;
-  }
-}
-
-function pseudoFs(dir: string): string | undefined {
-  try {
-    return PSEUDO_FS.get(Number(statfsSync(dir).type));
-  } catch {
-    return undefined; // statfs not available here: the write checks still apply
   }
 }
 

@@ -51,7 +51,7 @@ export interface RefusedRunbook {
 
 /** Why, one line per problem: every diagnostic of invalid input, else the error's message. */
 export function refusalReasons(err: unknown): string[] {
-  if (err instanceof InvalidInput) return [...sortDiagnostics(err.diagnostics).map(formatDiagnostic), err.message];
+  if (err instanceof InvalidInput) return sortDiagnostics(err.diagnostics).map(formatDiagnostic);
   if (err instanceof Error) return err.message.split('\n').map((l) => l.replace(/^maint: /, '')).filter(Boolean);
   return [String(err)];
 }
@@ -93,7 +93,7 @@ export async function recordRefusal(config: Config, subject: RefusedRunbook, err
   }, say);
 
   // For the log and the notifications: a failed run that ran no step, the reasons as its issues.
-  const record: RunRecord = { ...emptyRecord(meta, { runId, runbook: subject.runbook, title: subject.title, time: now }), status: 'failed', exitCode, notices: reasons.map((r) => `${status}: ${r}`) };
+  const record: RunRecord = { ...emptyRecord(meta, { runId, runbook: subject.runbook, title: subject.title, time: now }), status: 'failed', exitCode, notices: reasons };
   const entry = entryFor(record, { status, exitCode });
   const secrets = [...(opts.secrets ?? []), ...secretsFromEnv(env, config.secretEnv)];
   // Webhook messages name a failed step and its reason: the refusal stands in for it.

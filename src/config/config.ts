@@ -10,6 +10,7 @@ import { formatPath } from '../runbook/diagnostics.js';
 import { meant } from '../runbook/did-you-mean.js';
 import { parseYamlSource, type YamlSource } from '../runbook/yaml-source.js';
 import { InvalidInput, UsageError } from '../cli/errors.js';
+import { kernelFsProblem } from './kernel-fs.js';
 import { importModule } from '../import-module.js';
 import { NotifyTargetSchema, type NotifyTarget } from '../notify/webhook.js';
 import type { CosmiconfigResult } from 'cosmiconfig';
@@ -159,10 +160,14 @@ export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = pr
   const fromHere = (p: string | undefined) => (p === undefined || p === '' ? undefined : resolve(cwd, p));
   const envList = env.MAINT_RUNBOOKS ? env.MAINT_RUNBOOKS.split(':').filter(Boolean) : undefined;
 
+  const state = fromHere(flags.state) ?? fromHere(env.MAINT_STATE) ?? fromFile(file.state) ?? resolve(cwd, '.maint');
+  // Checked here, before anything (the parse cache, the journal) creates folders under it.
+  const kernel = kernelFsProblem(state);
+  if (kernel) throw new UsageError(`state folder ${state}: ${kernel}`);
   return {
     runbooks: flags.runbooks?.map((p) => resolve(cwd, p)) ?? envList?.map((p) => resolve(cwd, p)) ?? file.runbooks?.map((p) => resolve(base, p)) ?? [resolve(cwd, 'runbooks')],
     log: fromHere(flags.log) ?? fromHere(env.MAINT_LOG) ?? fromFile(file.log) ?? resolve(cwd, 'maintenance-log.md'),
-    state: fromHere(flags.state) ?? fromHere(env.MAINT_STATE) ?? fromFile(file.state) ?? resolve(cwd, '.maint'),
+    state,
     vars: file.vars ?? {},
     secretEnv: file.secret_env ?? [],
     notify: (file.notify ?? []) as NotifyTarget[],
