@@ -49,7 +49,7 @@ export function logFileProblem(path: string): string | undefined {
 export function stateDirProblem(path: string): string | undefined {
   if (path === '') return 'an empty path';
   const st = stat(path);
-  if (st.error && st.error.code !== 'ENOENT') return describe(st.error);
+  if (st.error && !missing(st.error)) return describe(st.error);
   if (st.stats) return st.stats.isDirectory() ? folderProblem(path) : 'is a file, not a folder';
   return creatable(resolve(path));
 }
@@ -58,7 +58,7 @@ export function stateDirProblem(path: string): string | undefined {
 function fileProblem(path: string): string | undefined {
   if (path === '') return 'an empty path';
   const st = stat(path);
-  if (st.error && st.error.code !== 'ENOENT') return describe(st.error);
+  if (st.error && !missing(st.error)) return describe(st.error);
   if (st.stats) {
     if (st.stats.isDirectory()) return 'is a folder, not a file';
     const fs = pseudoFs(dirname(resolve(path)));
@@ -86,7 +86,7 @@ function creatable(dir: string): string | undefined {
       const problem = folderProblem(at);
       return problem ? `${what}: ${problem}` : undefined;
     }
-    if (st.error && st.error.code !== 'ENOENT') return `${what}: ${describe(st.error)}`;
+    if (st.error && !missing(st.error)) return `${what}: ${describe(st.error)}`;
     const up = dirname(at);
     if (up === at) return `${what}: no existing folder above it`;
     at = up;
@@ -103,6 +103,11 @@ function folderProblem(dir: string): string | undefined {
   } catch (err) {
     return `${dir} is not writable: ${describe(err as NodeJS.ErrnoException)}`;
   }
+}
+
+/** Not there: ENOENT, or ENOTDIR when a file stands where a folder would be (said by creatable). */
+function missing(err: NodeJS.ErrnoException): boolean {
+  return err.code === 'ENOENT' || err.code === 'ENOTDIR';
 }
 
 function stat(path: string): { stats?: Stats; error?: NodeJS.ErrnoException } {
