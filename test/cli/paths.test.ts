@@ -4,7 +4,7 @@
  * "passed", and an endless mkdir under /proc). A disk that fills up mid-run still lets the run
  * end with its own exit code.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -16,6 +16,8 @@ const RUNBOOK = 'title: Marks\nsteps:\n  - { name: a, run: "echo ran > ran" }\n'
 /** Generous: a loaded 2-core machine; the failure this guards against never returns at all. */
 const PROMPT_MS = 15_000;
 const isRoot = process.getuid?.() === 0;
+/** The old failure spins forever and ignores SIGTERM: such a child is killed, never left behind. */
+const reaped = { onSpawn: (child: ChildProcess) => void setTimeout(() => child.kill('SIGKILL'), PROMPT_MS).unref() };
 
 function chattr(flag: '+i' | '-i', file: string): boolean {
   try {
@@ -37,7 +39,7 @@ describe('run paths are checked before the first step', () => {
     ['--junit into a file used as a folder', ['--junit', 'runbooks/marks.yaml/report.xml'], /--junit .*: cannot be created: .*marks\.yaml is not a folder/],
   ])('%s: exit 2, said, nothing run', async (_what, flags, message) => {
     const dir = project({ 'marks.yaml': RUNBOOK });
-    const r = await maint(['run', 'marks', ...flags], { cwd: dir, env: ENV });
+    const r = await maint(['run', 'marks', ...flags], { cwd: dir, env: ENV, ...reaped });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/internal error/);
@@ -47,7 +49,7 @@ describe('run paths are checked before the first step', () => {
 
   it('every unusable path at once', async () => {
     const dir = project({ 'marks.yaml': RUNBOOK });
-    const r = await maint(['run', 'marks', '--log', 'runbooks', '--junit', '/proc/x/r.xml'], { cwd: dir, env: ENV });
+    const r = await maint(['run', 'marks', '--log', 'runbooks', '--junit', '/proc/x/r.xml'], { cwd: dir, env: ENV, ...reaped });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/maintenance log .*: is a folder/);
     expect(r.stderr).toMatch(/--junit \/proc\/x\/r\.xml: cannot create/);
@@ -92,6 +94,37 @@ describe('a full disk under the log', () => {
     expect(readFileSync(join(dir, 'undone'), 'utf8')).toBe('undone\n');
     const json = JSON.parse((await maint(['history', '--json'], { cwd: dir, env: ENV })).stdout) as { result: string; exit_code: number }[];
     expect(json[0]).toMatchObject({ result: 'failed', exit_code: 1 });
+  });
+});
+
+describe('a full disk under the journal', () => {
+  it('the run goes on, rolls back, keeps its exit code; the log entry is written and stderr says what was lost', async ({ skip }) => {
+    const dir = project({ 'fills.yaml': `title: Fills
+steps:
+  - { name: a, run: "true", rollback: "echo undone > undone" }
+  - { name: loud, run: "head -c 600000 /dev/zero | tr '\\\\0' x" }
+  - { name: b, run: "exit 3" }
+` });
+    const state = join(dir, 'small-state');
+    mkdirSync(state);
+    // A 256 KiB filesystem: the loud step's output fills it mid-run. Needs mount(2) (root, a container that allows it).
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=256k', 'tmpfs', state], { stdio: 'ignore' });
+    } catch {
+      skip();
+    }
+    try {
+      const r = await maint(['run', 'fills', '--state', 'small-state'], { cwd: dir, env: ENV, ...reaped });
+      expect(r.stderr).toMatch(/the run journal in .* could not be written: .*ENOSPC/);
+      expect(r.stderr).not.toMatch(/internal error/);
+      expect(r.code).toBe(1);
+      expect(readFileSync(join(dir, 'undone'), 'utf8')).toBe('undone\n');
+      const log = readFileSync(join(dir, 'maintenance-log.md'), 'utf8');
+      expect(log).toMatch(/\*\*Result\*\*: failed, rolled back/);
+      expect(log).toMatch(/the run journal could not be written/);
+    } finally {
+      execFileSync('umount', [state], { stdio: 'ignore' });
+    }
   });
 });
 
