@@ -9,6 +9,7 @@ import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Config } from '../config/config.js';
+import { Masker } from '../exec/mask.js';
 import { secretsFromEnv } from '../exec/secret-env.js';
 import { runsDir, writeMetaFile, type RunMetaFile } from '../record/journal.js';
 import { emptyRecord, runMeta } from '../record/summary.js';
@@ -81,7 +82,10 @@ export async function recordRefusal(config: Config, subject: RefusedRunbook, err
   const say = opts.stderr ?? ((t: string) => void process.stderr.write(t));
   const status: ClosedStatus = err instanceof MaintError ? 'refused' : 'crashed';
   const exitCode = refusalExitCode(err);
-  const reasons = refusalReasons(err);
+  const secrets = [...(opts.secrets ?? []), ...secretsFromEnv(env, config.secretEnv)];
+  // Masked before anything is written: a reason may quote a value (a bad --var, say).
+  const masker = new Masker(secrets);
+  const reasons = refusalReasons(err).map((r) => masker.mask(r));
   const now = opts.now ?? Date.now();
   const runId = newRunId(new Date(now));
   const meta = runMeta(env, isInteractive(env), whoAmI(), hostname());
@@ -95,7 +99,6 @@ export async function recordRefusal(config: Config, subject: RefusedRunbook, err
   // For the log and the notifications: a failed run that ran no step, the reasons as its issues.
   const record: RunRecord = { ...emptyRecord(meta, { runId, runbook: subject.runbook, title: subject.title, time: now }), status: 'failed', exitCode, notices: reasons };
   const entry = entryFor(record, { status, exitCode });
-  const secrets = [...(opts.secrets ?? []), ...secretsFromEnv(env, config.secretEnv)];
   // Webhook messages name a failed step and its reason: the refusal stands in for it.
   const told = { ...record, steps: [{ qid: status, name: status === 'refused' ? 'refused before any step ran' : 'maint crashed before any step ran', phase: 'steps' as const, status: 'failed' as const, durationMs: 0, attempts: 0, reason: reasons.join('; ') }] };
   const notices = await tellTheWorld(config, told, entry, secrets);

@@ -62,6 +62,9 @@ describe('refusals are recorded like failed runs', () => {
     expect(json[0]).toMatchObject({ result: 'refused', exit_code: 2 });
     expect(json[0]!.reason).toContain('REFUSAL_TEST_TARGET');
 
+    const one = await maint(['history', 'last'], { cwd: dir, env: ENV });
+    expect(one.stdout).toMatch(/refused \(exit 2\)\n\n {2}\S*nightly\.yaml:3:3: .*"target" is not set/);
+
     const log = readFileSync(join(dir, 'maintenance-log.md'), 'utf8');
     expect(log).toMatch(/\*\*Result\*\*: refused, nothing was run \(exit 2\)/);
     expect(log).toMatch(/required var "target" is not set/);
@@ -102,6 +105,17 @@ describe('refusals are recorded like failed runs', () => {
     } finally {
       holder.kill('SIGKILL');
     }
+  });
+
+  it('a required tool missing: exit 2, recorded as refused naming the tool', async () => {
+    const dir = monitored({ 'tools.yaml': 'title: Tools\nrequires: [maint-no-such-tool]\nsteps:\n  - { name: a, run: "echo ran > ran" }\n' }, 'tool');
+    const r = await maint(['run', 'tools'], { cwd: dir, env: ENV });
+    expect(r.code).toBe(2);
+    expect(existsSync(join(dir, 'ran'))).toBe(false);
+    const json = JSON.parse((await maint(['history', '--json'], { cwd: dir, env: ENV })).stdout) as { result: string; reason: string }[];
+    expect(json[0]).toMatchObject({ result: 'refused' });
+    expect(json[0]!.reason).toContain('maint-no-such-tool');
+    expect(heard('tool').map((s) => s.url).sort()).toEqual(['/hook/tool', '/ping/tool/2']);
   });
 
   it('not runs: a dry run, plan, an unknown runbook and a broken config record and send nothing', async () => {

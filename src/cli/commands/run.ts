@@ -76,9 +76,19 @@ async function refuseUnplanned(name: string, flags: RunFlags, err: unknown): Pro
   await recordRefusal(config, { runbook: ref.name, title: ref.name, file: ref.file }, err);
 }
 
-/** Runs left `running` by a maint that died are closed and logged before anything else. */
+/**
+ * Runs left `running` by a maint that died are closed and logged before anything else. A
+ * recovery that cannot finish (its log on a full disk, say) is said and does not stop this run.
+ */
 export async function closeOrphans(stateDir: string): Promise<void> {
-  for (const id of await recoverOrphans(stateDir)) {
+  let closed: string[];
+  try {
+    closed = await recoverOrphans(stateDir);
+  } catch (err) {
+    process.stderr.write(`maint: an unfinished earlier run could not be closed: ${(err as Error).message}\n`);
+    return;
+  }
+  for (const id of closed) {
     process.stderr.write(`maint: run ${id} was left unfinished by a maint that stopped; recorded it as interrupted\n`);
   }
 }
