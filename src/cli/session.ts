@@ -273,6 +273,7 @@ async function runLocked(plan: Plan, config: Config, opts: SessionOptions, runId
       const message = masker.mask(crash.error instanceof Error ? crash.error.message : String(crash.error));
       if (!ended) toJournal({ type: 'run:end', time: Date.now(), status: 'interrupted', exitCode: EXIT_INTERNAL, durationMs: Date.now() - started });
       markCrashed(journal.dir, message);
+      if (journalError) unmarkQuietly(config.state, runId);
       record.status = 'failed';
       record.exitCode = EXIT_INTERNAL;
       record.durationMs = Date.now() - started;
@@ -281,9 +282,9 @@ async function runLocked(plan: Plan, config: Config, opts: SessionOptions, runId
       finishBrokenJournal(config.state, journal.dir, journalMeta, record);
     }
 
+    if (journalError) record.notices = [...(record.notices ?? []), `the run journal could not be written: ${journalError.message}`];
     const closed = crash ? { status: 'crashed' as const, exitCode: EXIT_INTERNAL } : undefined;
     record.notices = [...(record.notices ?? []), ...(await tellTheWorld(config, record, entryFor(record, closed), plan.secrets, await startPing))];
-    if (journalError) record.notices.push(`the run journal could not be written: ${journalError.message}`);
     const where = journalError ? 'the run journal could not be written either' : `the run is recorded in the journal as run ${runId} (maint history ${runId})`;
     const logged = await appendLogSafely(config.log, entryFor(record, closed), where, io.stderr);
     if (crash) {
@@ -325,9 +326,14 @@ function finishBrokenJournal(state: string, dir: string, meta: RunMetaFile, reco
   } catch {
     // still full
   }
+  unmarkQuietly(state, meta.runId);
+}
+
+/** The run has ended: take its `running` marker away if the filesystem lets us. */
+function unmarkQuietly(state: string, runId: string): void {
   try {
-    unmarkRunning(state, meta.runId);
+    unmarkRunning(state, runId);
   } catch {
-    // nothing more to do
+    // nothing more to do: a later command will close it as interrupted
   }
 }

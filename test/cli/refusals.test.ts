@@ -31,7 +31,7 @@ beforeAll(async () => {
 afterAll(() => new Promise<void>((r) => server.close(() => r())));
 
 /** Everything these tests rely on, passed explicitly. */
-const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', NO_COLOR: '1' };
+const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1' };
 
 /** A project whose config sends every outcome to this test's server, under its own path. */
 function monitored(files: Record<string, string>, id: string): string {
