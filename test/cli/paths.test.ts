@@ -69,6 +69,25 @@ describe('run paths are checked before the first step', () => {
     }
   });
 
+  it('a log and a state folder on a read-only filesystem', async ({ skip }) => {
+    const dir = project({ 'marks.yaml': RUNBOOK, './ro/.keep': '' });
+    const ro = join(dir, 'ro');
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', ro], { stdio: 'ignore' });
+    } catch {
+      skip(); // needs mount(2)
+    }
+    try {
+      const r = await maint(['run', 'marks', '--log', 'ro/logs/log.md', '--state', 'ro/state'], { cwd: dir, env: ENV, ...reaped });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/maintenance log .*ro\/logs\/log\.md: cannot create .*ro\/logs: .*ro is not writable: read-only file system \(EROFS\)/);
+      expect(r.stderr).toMatch(/state folder .*ro\/state: cannot create .*: read-only file system \(EROFS\)/);
+      expect(existsSync(join(dir, 'ran'))).toBe(false);
+    } finally {
+      execFileSync('umount', [ro], { stdio: 'ignore' });
+    }
+  });
+
   it.skipIf(isRoot)('an unwritable log file and an unwritable log folder (permissions; root ignores them)', async () => {
     const dir = project({ 'marks.yaml': RUNBOOK, './ro/maintenance-log.md': '# Maintenance log\n', './locked/.keep': '' });
     chmodSync(join(dir, 'ro/maintenance-log.md'), 0o444);
