@@ -23,10 +23,15 @@ finally:
     run: echo tidied > finally-ran
 `;
 
-/** maint with stdout on a pipe whose reader goes away after the first chunk; stderr collected. */
-function runPipedAndCloseEarly(args: string[], cwd: string): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
+/**
+ * maint with stdout on a pipe whose reader goes away after the first chunk; stderr collected, or
+ * (`merged`, as `2>&1 | head`) on the same pipe.
+ */
+function runPipedAndCloseEarly(args: string[], cwd: string, merged = false): Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args], { cwd, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = merged
+      ? spawn('/bin/sh', ['-c', 'exec "$0" "$@" 2>&1', process.execPath, BIN, ...args], { cwd, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn(process.execPath, [BIN, ...args], { cwd, env: ENV, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.stdout.once('data', () => child.stdout.destroy());
@@ -61,5 +66,16 @@ describe('a closed stdout is a hang-up', () => {
     expect(existsSync(join(dir, 'rolled-back'))).toBe(true);
     expect(existsSync(join(dir, 'finally-ran'))).toBe(true);
     expect(readdirSync(join(dir, '.maint', 'locks'))).toEqual([]);
+  });
+
+  it('stdout and stderr on the same closed pipe (2>&1 | head): the same, and nothing thrown writing the notice', async () => {
+    const dir = project({ 'piped.yaml': RUNBOOK });
+    const r = await runPipedAndCloseEarly(['run', 'piped', '--verbose'], dir, true);
+    expect(r.code).toBe(129);
+    expect(existsSync(join(dir, 'long-finished'))).toBe(false);
+    expect(existsSync(join(dir, 'rolled-back'))).toBe(true);
+    expect(existsSync(join(dir, 'finally-ran'))).toBe(true);
+    expect(readdirSync(join(dir, '.maint', 'locks'))).toEqual([]);
+    expect(readFileSync(join(dir, 'maintenance-log.md'), 'utf8')).toMatch(/\*\*Result\*\*: interrupted/);
   });
 });
