@@ -25,7 +25,10 @@ export function entryFor(record: RunRecord, closed?: { status: ClosedStatus; exi
   const entry = formatLogEntry(record);
   if (!closed) return entry;
   const result = closed.status === 'refused' ? `refused, nothing was run (exit ${closed.exitCode})` : `crashed: an internal error in maint (exit ${closed.exitCode})`;
-  return entry.replace(/^\*\*Result\*\*: .*?( *)$/m, (_line, end: string) => `**Result**: ${result}${end}`);
+  const withResult = entry.replace(/^\*\*Result\*\*: .*?( *)$/m, (_line, end: string) => `**Result**: ${result}${end}`);
+  // A refused run is maintenance still to be done: someone must pick it up, not just read it.
+  if (closed.status !== 'refused' || record.steps.length > 0) return withResult;
+  return withResult.replace(/^\*\*Follow-up actions\*\*: None$/m, '**Follow-up actions**:\n- [ ] nothing was run: the maintenance is still to be done (see the issues above)');
 }
 
 /**

@@ -223,4 +223,8 @@ describe('entryFor', () => {
   ])('%j → the result line', (closed, line) => {
     expect(entryFor(record, closed)).toMatch(line);
   });
+  it('a refused run is maintenance still to be done', () => {
+    expect(entryFor(record, { status: 'refused', exitCode: 2 })).toMatch(/\*\*Follow-up actions\*\*:\n- \[ \] nothing was run/);
+    expect(entryFor(record, { status: 'crashed', exitCode: 70 })).toMatch(/\*\*Follow-up actions\*\*: None/);
+  });
 });
