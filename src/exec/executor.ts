@@ -106,7 +106,6 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
   };
   /** Completed steps with a rollback, in completion order. */
   const undo: CommandStep[] = [];
-  let failed = false;
   let pausedAt: string | undefined;
   /** A person declined a confirm: the run aborts, `continue_on_error` of groups notwithstanding. */
   let declined = false;
@@ -322,7 +321,7 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
     for (const step of plan.steps) skip(step, 'steps', reason);
     mainOutcome = 'stop';
   } else mainOutcome = await runSequence(plan.steps, 'steps');
-  failed = mainOutcome === 'stop';
+  const failed = mainOutcome === 'stop';
 
   if (mainOutcome === 'pause') {
     // A paused run is not over: no rollback, no finally; `maint resume --yes` goes on from here.

@@ -60,6 +60,14 @@ describe('confirm', () => {
     expect(r.result.exitCode).toBe(1);
   });
 
+  it('in finally, a no at a terminal declines that step (the run fails), a yes runs it', async () => {
+    const p = person({ confirm: ['no', 'yes'] });
+    const r = await run('steps:\n  - { name: a, run: do-a }\nfinally:\n  - { name: f1, run: f1, confirm: "one?" }\n  - { name: f2, run: f2, confirm: "two?" }\n', {}, { interaction: p.interaction });
+    expect(r.calls).toEqual(['do-a', 'f2']);
+    expect(r.end('f1')).toMatchObject({ status: 'failed', reason: 'declined by ana@db1: one?' });
+    expect(r.result.exitCode).toBe(1);
+  });
+
   it('the question is masked', async () => {
     const p = person({ confirm: ['yes'] });
     await run('vars:\n  pw: { secret: true, default: s3cr3t-pw }\nsteps:\n  - { name: a, run: x, confirm: "use {{ vars.pw }}?" }\n', {}, { interaction: p.interaction });

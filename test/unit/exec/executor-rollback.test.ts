@@ -54,7 +54,7 @@ describe('failure and rollback', () => {
     ['expect true', 'expect: stdout == "done"', { stdout: 'done' }, true, undefined],
     ['expect on exit_code decides', 'expect: exit_code == 4', { exitCode: 4 }, true, undefined],
     ['a spawn error', 'expect: "true"', { exitCode: 127, spawnError: 'command not found: undo' }, false, /^command not found: undo$/],
-    ['an expect that cannot be evaluated', 'expect: json.x == 1', { stdout: 'not json' }, false, /^expect json\.x == 1: \w.*$/],
+    ['an expect that cannot be evaluated', 'expect: json.x == 1', { stdout: 'not json' }, false, /^expect json\.x == 1: (?!undefined$)\w/],
   ])("a rollback's %s", async (_, expectYaml, script, ok, reason) => {
     const r = await run(`steps:\n  - name: a\n    run: do-a\n    rollback: { run: undo, ${expectYaml} }\n  - { name: b, run: do-b }\n`, { 'do-b': { exitCode: 1 }, undo: script });
     const rb = r.events.find((e) => e.type === 'rollback:end');
