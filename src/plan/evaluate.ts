@@ -3,7 +3,7 @@
  * what is evaluated here reads only vars, env and the runbook's name: var defaults, an include's
  * `vars:`, runbook-level `env:`. Whatever goes wrong becomes a positioned diagnostic, never a throw.
  */
-import { parseTemplate, renderValue, templateReferences } from '../expr/template.js';
+import { parseTemplate, renderValue, templateReferences, type Template } from '../expr/template.js';
 import type { Diagnostic } from '../runbook/diagnostics.js';
 import type { LoadedRunbook } from '../runbook/parse.js';
 
@@ -36,21 +36,38 @@ export function evaluateAt(
   ctx: PlanTimeContext,
   unresolved: ReadonlySet<string> = new Set(),
 ): Evaluated {
-  const fail = (message: string): Evaluated => ({ ok: false, skipped: false, diagnostic: rb.source.at(path, message) });
+  const fail = (message: string, offset?: number): Evaluated => ({
+    ok: false,
+    skipped: false,
+    diagnostic: rb.source.at(path, message, offset === undefined ? undefined : { offset }),
+  });
+  let template: Template | null = null;
   try {
-    const { template, errors } = parseTemplate(text);
-    if (!template) return fail(errors.map((e) => e.message).join('; '));
+    const parsed = parseTemplate(text);
+    template = parsed.template;
+    if (!template) return fail(parsed.errors.map((e) => e.message).join('; '), parsed.errors[0]?.offset);
     const refs = templateReferences(template);
     const late = [...refs.roots].filter((r) => !PLAN_TIME_ROOTS.has(r));
     if (late.length > 0) return fail(`is resolved before the run starts: it may read vars and env, not ${late.join(', ')}`);
     if ([...refs.vars].some((name) => unresolved.has(name))) return { ok: false, skipped: true };
     return { ok: true, value: renderValue(template, ctx) };
   } catch (err) {
-    return fail(messageOf(err, text));
+    // Point at the `{{ }}` that failed, and name it rather than the whole text.
+    const failed = template?.segments.find((seg) => seg.kind === 'expr' && throws(() => seg.expr.evaluate(ctx)));
+    if (failed?.kind === 'expr') return fail(`{{ ${failed.source} }}: ${messageOf(err)}`, failed.offset);
+    return fail(`${JSON.stringify(text)}: ${messageOf(err)}`);
   }
 }
 
-function messageOf(err: unknown, text: string): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return `${JSON.stringify(text)}: ${message}`;
+function throws(fn: () => unknown): boolean {
+  try {
+    fn();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -56,7 +56,7 @@ describe('a newcomer in an empty folder', () => {
     const dir = project({ 'e.yaml': 'env:\n  TOKEN: "{{ env.NO_SUCH_TOKEN }}"\nsteps:\n  - { name: a, run: "echo ran >> trail" }\n' });
     const r = await maint(['run', 'e'], { cwd: dir, env: bareEnv(dir) });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^runbooks\/e\.yaml:2:10: env\.TOKEN: .*no such key "NO_SUCH_TOKEN"/m);
+    expect(r.stderr).toMatch(/^runbooks\/e\.yaml:2:14: env\.TOKEN: \{\{ env\.NO_SUCH_TOKEN \}\}: no such key "NO_SUCH_TOKEN"/m);
     expect(existsSync(join(dir, 'trail'))).toBe(false);
     expect(existsSync(join(dir, '.maint'))).toBe(false);
   });
