@@ -4,6 +4,7 @@
  * `vars:`, runbook-level `env:`. Whatever goes wrong becomes a positioned diagnostic, never a throw.
  */
 import { parseTemplate, renderValue, templateReferences, type Template } from '../expr/template.js';
+import { ExprError } from '../expr/expr-error.js';
 import type { Diagnostic } from '../runbook/diagnostics.js';
 import type { LoadedRunbook } from '../runbook/parse.js';
 
@@ -54,9 +55,20 @@ export function evaluateAt(
   } catch (err) {
     // Point at the `{{ }}` that failed, and name it rather than the whole text.
     const failed = template?.segments.find((seg) => seg.kind === 'expr' && throws(() => seg.expr.evaluate(ctx)));
-    if (failed?.kind === 'expr') return fail(`{{ ${failed.source} }}: ${messageOf(err)}`, failed.offset);
+    if (failed?.kind === 'expr') return fail(`{{ ${failed.source} }}: ${unsetEnv(err, failed.source, ctx) ?? messageOf(err)}`, failed.offset);
     return fail(`${JSON.stringify(text)}: ${messageOf(err)}`);
   }
+}
+
+/**
+ * `env.NAME` of a variable that is not set is the commonest plan-time failure: say so in those
+ * words. (An unset variable is an error on purpose: a command must not run with an empty value;
+ * `has(env.NAME)` and `env.?NAME.orValue("…")` are how a runbook says it may be unset.)
+ */
+function unsetEnv(err: unknown, source: string, ctx: PlanTimeContext): string | undefined {
+  const key = err instanceof ExprError && err.code === 'no_such_key' ? /^no such key "([^"]+)"/.exec(err.message)?.[1] : undefined;
+  if (key === undefined || ctx.env[key] !== undefined || !new RegExp(`\\benv\\s*\\.\\s*${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(source)) return undefined;
+  return `the environment variable ${key} is not set (write env.?${key}.orValue("…") where it may be unset)`;
 }
 
 function throws(fn: () => unknown): boolean {

@@ -52,11 +52,27 @@ describe('a newcomer in an empty folder', () => {
     expect(r.stdout).toContain(`$ echo ${dir}/data`);
   });
 
+  it('the include example of docs/runbooks.md: each unset variable named at its place (was: internal error)', async () => {
+    const dir = project({
+      'api.yaml': 'title: API checks\nsteps:\n  - name: Backups\n    runbook: backup-age\n    vars: { repository: "{{ env.RESTIC_REPOSITORY }}", password: "{{ env.RESTIC_PASSWORD }}", max_age: 26h }\n',
+    });
+    const r = await maint(['plan', 'api'], { cwd: dir, env: bareEnv(dir) });
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      'runbooks/api.yaml:5:29: steps[0].vars.repository: {{ env.RESTIC_REPOSITORY }}: the environment variable RESTIC_REPOSITORY is not set (write env.?RESTIC_REPOSITORY.orValue("…") where it may be unset)',
+      'runbooks/api.yaml:5:70: steps[0].vars.password: {{ env.RESTIC_PASSWORD }}: the environment variable RESTIC_PASSWORD is not set (write env.?RESTIC_PASSWORD.orValue("…") where it may be unset)',
+      'maint: 2 problems found; nothing was run',
+    ]);
+    const ok = await maint(['plan', 'api'], { cwd: dir, env: { ...bareEnv(dir), RESTIC_REPOSITORY: '/srv/restic', RESTIC_PASSWORD: 'pw-docs-12345' } });
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).not.toContain('pw-docs-12345');
+  });
+
   it('a broken runbook env: is exit 2 before anything runs, with its position', async () => {
     const dir = project({ 'e.yaml': 'env:\n  TOKEN: "{{ env.NO_SUCH_TOKEN }}"\nsteps:\n  - { name: a, run: "echo ran >> trail" }\n' });
     const r = await maint(['run', 'e'], { cwd: dir, env: bareEnv(dir) });
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^runbooks\/e\.yaml:2:14: env\.TOKEN: \{\{ env\.NO_SUCH_TOKEN \}\}: no such key "NO_SUCH_TOKEN"/m);
+    expect(r.stderr).toMatch(/^runbooks\/e\.yaml:2:14: env\.TOKEN: \{\{ env\.NO_SUCH_TOKEN \}\}: the environment variable NO_SUCH_TOKEN is not set/m);
     expect(existsSync(join(dir, 'trail'))).toBe(false);
     expect(existsSync(join(dir, '.maint'))).toBe(false);
   });
