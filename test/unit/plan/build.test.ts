@@ -142,3 +142,11 @@ describe('the plan itself', () => {
     expect(plan('steps:\n  - { name: a, run: "true" }\n  - { name: n, when: steps.a.exit_code == 0, runbook: piece }\n', pieces).requires).toEqual(['kubectl']);
   });
 });
+
+describe('the contract', () => {
+  it('plans validated runbooks only: a template validation would have refused is a bug in the caller, not a diagnostic', () => {
+    // parseRunbook checks the schema; templates are checked by validation (RunbookLibrary.loadTree).
+    const rb = load('r.yaml', 'steps:\n  - { name: a, run: "echo {{ vars.x" }\n');
+    expect(() => buildPlan({ root: rb, runbooks: new Map(), sources: { explicit: {}, file: {}, env: {}, config: {} } })).toThrow('unchecked template: echo {{ vars.x');
+  });
+});
