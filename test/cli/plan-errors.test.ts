@@ -112,6 +112,15 @@ describe('a bug in maint', () => {
     expect(report + r.stderr).not.toContain('hunter2');
   });
 
+  it('a throw that escapes every try (from a timer) takes the same path, exit 70 rather than 1', async () => {
+    const dir = project({});
+    const r = await maint(['list'], { cwd: dir, env: { ...bareEnv(dir), MAINT_CRASH_TEST: 'uncaught' } });
+    expect(r.code).toBe(70);
+    expect(r.stderr).not.toMatch(STACK);
+    const file = /^maint: internal error \(Error\): a bug in maint \S+; the stack is in (\S+\.txt); please report it$/m.exec(r.stderr)![1]!;
+    expect(readFileSync(file, 'utf8')).toMatch(/MAINT_CRASH_TEST=uncaught[^]*src\/cli\/main\.ts:\d+:\d+/);
+  });
+
   it('with MAINT_DEBUG=1 the stack goes to stderr too; an unusable state dir falls back to the temp folder', async () => {
     const dir = project({ './state': 'a file, not a folder\n' });
     const r = await maint(['plan', 'daily', '--state', 'state'], { cwd: dir, env: { ...bareEnv(dir), MAINT_CRASH_TEST: '1', MAINT_DEBUG: '1', TMPDIR: dir } });
