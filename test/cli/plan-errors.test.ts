@@ -2,7 +2,7 @@
  * The newcomer path and the crash path through the built CLI: a bad start is exit 2 with every
  * missing var named, never a stack; a bug in maint is one line, exit 70, and a crash file.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { maint, project } from '../helpers/cli.js';
@@ -90,6 +90,21 @@ describe('a newcomer in an empty folder', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(STACK);
+  });
+});
+
+describe('resume plans again', () => {
+  it('a secret var that is no longer set is exit 2 naming it, and the run is not resumed', async () => {
+    const dir = project({ 'sec.yaml': 'vars:\n  token: { required: true, secret: true, env: SEC_TOKEN }\nsteps:\n  - { name: first, run: "true" }\n  - { name: second, run: "test -f fixed && echo resumed > trail" }\n' });
+    const failed = await maint(['run', 'sec'], { cwd: dir, env: { ...bareEnv(dir), SEC_TOKEN: 'tok-123456789' } });
+    expect(failed.code).toBe(1);
+    const runId = JSON.parse((await maint(['history', '--json'], { cwd: dir, env: bareEnv(dir) })).stdout)[0].run as string;
+    writeFileSync(join(dir, 'fixed'), '');
+    // Secrets are never stored: without SEC_TOKEN the plan cannot be made again.
+    const r = await maint(['resume', runId], { cwd: dir, env: bareEnv(dir) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^runbooks\/sec\.yaml:2:3: vars\.token: required var "token" is not set \(set it with --var token=… or the SEC_TOKEN environment variable\)$/m);
+    expect(existsSync(join(dir, 'trail'))).toBe(false);
   });
 });
 
