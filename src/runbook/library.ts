@@ -2,7 +2,7 @@
  * Where runbooks are found: the configured folders in order, then the ones shipped with maint.
  * With parse-cache.ts, the only part of runbook/ that touches the disk.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { packagePath } from '../package-root.js';
 import { checkRunbook } from './check.js';
@@ -10,6 +10,7 @@ import { meant } from './did-you-mean.js';
 import type { Diagnostic } from './diagnostics.js';
 import { cachedSource, type ParseCache } from './parse-cache.js';
 import { loadedRunbook, parseRunbook, runbookNameOf, type LoadedRunbook, type ParseResult } from './parse.js';
+import { readRunbookText } from './source-file.js';
 import { parseYamlSource } from './yaml-source.js';
 
 /** The runbooks folder shipped in maint's package. */
@@ -85,7 +86,8 @@ export class RunbookLibrary {
   parseFile(file: string): ParseResult {
     let result = this.cache.get(file);
     if (!result) {
-      result = this.parseText(file, readFileSync(file, 'utf8'));
+      const read = readRunbookText(file, displayPath(file));
+      result = read.diagnostic ? { runbook: null, diagnostics: [read.diagnostic] } : this.parseText(file, read.text);
       this.cache.set(file, result);
     }
     return result;

@@ -5,6 +5,7 @@ import { basename, extname } from 'node:path';
 import type * as z from 'zod/mini';
 import { meant } from './did-you-mean.js';
 import type { Diagnostic } from './diagnostics.js';
+import { MAX_RUNBOOK_BYTES, tooLarge } from './source-file.js';
 import { RunbookSchema, type RunbookInput } from './schema.js';
 import { walkSteps, type StepSite } from './walk.js';
 import { parseYamlSource, type YamlSource } from './yaml-source.js';
@@ -29,6 +30,7 @@ export function runbookNameOf(file: string): string {
 }
 
 export function parseRunbook(file: string, text: string): ParseResult {
+  if (text.length > MAX_RUNBOOK_BYTES) return { runbook: null, diagnostics: [{ file, line: 1, col: 1, path: '', message: tooLarge(text.length) }] };
   const source = parseYamlSource(file, text);
   if (source.errors.length > 0) return { runbook: null, diagnostics: source.errors };
   if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
