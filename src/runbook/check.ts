@@ -19,6 +19,7 @@ export const POST_NAMES = [...PRE_NAMES, 'exit_code', 'stdout', 'stderr', 'json'
 const INCLUDE_VAR_NAMES = ['vars', 'env', 'runbook'] as const;
 /** The planner's retry delay when a runbook sets none. */
 const DEFAULT_RETRY_DELAY_MS = 1000;
+const DAY_MS = 86_400_000;
 
 export interface CheckOptions {
   strict?: boolean;
@@ -195,7 +196,7 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
     if (longest > MAX_TIMER_MS) {
       const at = own !== undefined ? [...site.path, 'retry'] : ['defaults', 'retry'];
       out.push(
-        source.at(at, `the wait before try ${attempts} grows to ${formatDuration(longest)}; at most 24d (${MAX_TIMER_MS} ms): lower delay, backoff or attempts`),
+        source.at(at, `the wait before try ${attempts} grows to ${longest < 1000 * DAY_MS ? formatDuration(longest) : 'more than 1000 days'}; at most 24d (${MAX_TIMER_MS} ms): lower delay, backoff or attempts`),
       );
     }
   }

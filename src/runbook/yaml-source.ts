@@ -40,7 +40,9 @@ export function parseYamlSource(file: string, text: string): YamlSource {
     return { line: Math.max(1, p.line), col: Math.max(1, p.col) };
   };
   const diag = (offset: number, message: string): Diagnostic => ({ file, ...pos(offset), path: '', message: `YAML: ${message}` });
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // A BOM is no character of the document: without it, columns on the first line stay right.
+  const body = text.startsWith('\ufeff') ? text.slice(1) : text;
+  const doc = parseDocument(body, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const errors: Diagnostic[] = doc.errors.map((e) => diag(e.pos[0], yamlMessage(e.message)));
   if (errors.length === 0) errors.push(...structureErrors(doc).map((e) => diag(e.offset, e.message)));
   let data: unknown;

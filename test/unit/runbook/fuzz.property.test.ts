@@ -1,0 +1,135 @@
+/**
+ * No runbook text crashes maint: mutated shipped runbooks and generated ones go through
+ * load → check → buildPlan in-process. Nothing may throw, and every problem carries a position.
+ * Budget: about a minute on a loaded 2-core machine (FUZZ_RUNS scales it; FUZZ_SEED replays).
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { afterAll, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { buildPlan } from '../../../src/plan/plan.js';
+import type { VarSources } from '../../../src/plan/vars.js';
+import type { Diagnostic } from '../../../src/runbook/diagnostics.js';
+import { RunbookLibrary, type RunbookTree } from '../../../src/runbook/library.js';
+import type { LoadedRunbook } from '../../../src/runbook/parse.js';
+import { generatedRunbook, mutatedShipped, SHIPPED_DIR } from '../../fuzz/runbook-mutations.js';
+
+const RUNS = Number(process.env.FUZZ_RUNS ?? 400);
+const SEED = process.env.FUZZ_SEED === undefined ? 15 : Number(process.env.FUZZ_SEED);
+const dir = mkdtempSync(join(tmpdir(), 'maint-fuzz-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let n = 0;
+/** Loads `text` as the runbook `file` with the shipped runbooks beside it, as `maint validate` would. */
+function loadTree(file: string, text: string): { tree: RunbookTree; path: string } {
+  // A fresh folder each time: the library keeps parses by path.
+  const sub = join(dir, String(n++));
+  const path = join(sub, file);
+  mkdirSync(sub, { recursive: true });
+  writeFileSync(path, text);
+  const library = new RunbookLibrary([sub], SHIPPED_DIR);
+  return { tree: library.loadTree({ name: file.replace(/\.yaml$/, ''), file: path, shipped: false }), path };
+}
+
+
+/** Every var of every runbook in the tree set, through its env variable and as `--var`. */
+function fullSources(runbooks: Iterable<LoadedRunbook>, value: string): VarSources {
+  const env: Record<string, string> = {};
+  const explicit: Record<string, unknown> = {};
+  for (const rb of runbooks) {
+    for (const [name, decl] of Object.entries(rb.input.vars ?? {})) {
+      explicit[name] = value;
+      if (decl !== null && typeof decl === 'object' && !Array.isArray(decl) && typeof decl.env === 'string') env[decl.env] = value;
+    }
+  }
+  return { explicit, file: {}, env, config: {} };
+}
+
+const EMPTY: VarSources = { explicit: {}, file: {}, env: {}, config: {} };
+
+function positioned(ds: Diagnostic[]): string[] {
+  return ds
+    .filter((d) => !(typeof d.file === 'string' && d.file !== '' && Number.isInteger(d.line) && d.line >= 1 && Number.isInteger(d.col) && d.col >= 1 && d.message))
+    .map((d) => JSON.stringify(d));
+}
+
+/** Load and check; the problems found must all have a position. Returns the tree for planning. */
+function loadAndCheck(file: string, text: string): RunbookTree {
+  const { tree } = loadTree(file, text);
+  expect(positioned(tree.diagnostics)).toEqual([]);
+  // A runbook with problems is never planned; one without them has a root to plan.
+  if (tree.diagnostics.length === 0) expect(tree.root).not.toBeNull();
+  return tree;
+}
+
+function plans(tree: RunbookTree, sources: VarSources) {
+  if (!tree.root || tree.diagnostics.length > 0) return;
+  let result;
+  try {
+    result = buildPlan({ root: tree.root, runbooks: tree.runbooks, sources });
+  } catch (err) {
+    // A short report: the CEL library's errors carry their whole syntax tree.
+    const e = err as Error;
+    throw new Error(`buildPlan threw ${e.name}: ${e.message}\n${(e.stack ?? '').split('\n').slice(1, 6).join('\n')}`);
+  }
+  expect(positioned(result.diagnostics)).toEqual([]);
+  expect(result.plan !== null || result.diagnostics.length > 0).toBe(true);
+}
+
+const params = (runs: number) => ({ numRuns: runs, seed: SEED, endOnFailure: true });
+
+describe('no runbook text crashes load and check', () => {
+  it('mutated shipped runbooks: nothing throws, every problem has file:line:col', { timeout: 120_000 }, () => {
+    fc.assert(
+      fc.property(mutatedShipped, ({ file, text }) => {
+        loadAndCheck(file, text);
+      }),
+      params(RUNS),
+    );
+  });
+
+  it('generated runbooks: nothing throws, every problem has file:line:col', { timeout: 120_000 }, () => {
+    fc.assert(
+      fc.property(generatedRunbook, (doc) => {
+        loadAndCheck('gen.yaml', stringify(doc));
+      }),
+      params(RUNS),
+    );
+  });
+});
+
+describe('buildPlan is total on runbooks that validate', () => {
+  it('mutated shipped runbooks, with every var set', { timeout: 120_000 }, () => {
+    fc.assert(
+      fc.property(mutatedShipped, fc.constantFrom('x', '1', 'true', '["a"]'), ({ file, text }, value) => {
+        const tree = loadAndCheck(file, text);
+        plans(tree, fullSources(tree.runbooks.values(), value));
+      }),
+      params(RUNS),
+    );
+  });
+
+  it('generated runbooks, with every var set', { timeout: 120_000 }, () => {
+    fc.assert(
+      fc.property(generatedRunbook, fc.constantFrom('x', '1'), (doc, value) => {
+        const tree = loadAndCheck('gen.yaml', stringify(doc));
+        plans(tree, fullSources(tree.runbooks.values(), value));
+      }),
+      params(RUNS),
+    );
+  });
+
+  // Known planner bug (src/plan, phased planning in progress): an include's `vars:` is rendered
+  // against a scope with a missing required var and CEL throws ("No such key: database_url").
+  // Marked as failing so it is seen, not hidden; when planning is total this fails: make it `it`.
+  it.fails('mutated shipped runbooks, with no var set', { timeout: 120_000 }, () => {
+    fc.assert(
+      fc.property(mutatedShipped, ({ file, text }) => {
+        plans(loadAndCheck(file, text), EMPTY);
+      }),
+      params(RUNS),
+    );
+  });
+});
