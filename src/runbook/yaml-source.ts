@@ -112,7 +112,15 @@ function structureErrors(doc: Document): { offset: number; message: string }[] {
         tooDeep = true;
         continue;
       }
-      if (isMap(n)) for (const pair of n.items) children.push(pair.key, pair.value);
+      if (isMap(n)) {
+        for (const pair of n.items) {
+          // JS objects have only string keys: `yaml` would print a warning and key the value by "[object]".
+          if (isMap(pair.key) || isSeq(pair.key)) {
+            out.push({ offset: (pair.key as Node).range?.[0] ?? offset, message: 'a key must be a plain value, not a list or a mapping' });
+          }
+          children.push(pair.key, pair.value);
+        }
+      }
       else for (const item of n.items) children.push(item);
     }
     // An alias inside its own anchored node would repeat it forever: the anchor counts after the node.
