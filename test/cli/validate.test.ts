@@ -116,7 +116,7 @@ describe('input that used to crash maint (exit 70 and a stack trace)', () => {
     ['an unresolved alias', 'steps:\n  - name: a\n    run: *cmd\n', /^runbooks\/x\.yaml:3:10: YAML: alias \*cmd has no anchor &cmd before it$/],
     ['nesting 10,000 deep', `steps: ${'['.repeat(10_000)}${']'.repeat(10_000)}\n`, /^runbooks\/x\.yaml:1:\d+: YAML: nested too deeply/],
     ['a runbook of 2 MiB', `${OK}${'#'.repeat(79)}\n`.repeat(25_000), /^runbooks\/x\.yaml:1:1: runbook is 2\.\d+ MiB; maint reads runbooks up to 1 MiB/],
-    ['bytes that are not UTF-8', Buffer.from([...Buffer.from('steps:\n  - name: caf'), 0xe9, ...Buffer.from('\n    run: "true"\n')]), /^runbooks\/x\.yaml:2:16: not UTF-8: byte 0xe9/],
+    ['bytes that are not UTF-8', Buffer.from([...Buffer.from('steps:\n  - name: caf'), 0xe9, ...Buffer.from('\n    run: "true"\n')]), /^runbooks\/x\.yaml:2:14: not UTF-8: byte 0xe9/],
   ])('%s: validate and run say where, exit 2, quickly, and nothing runs', async (_what, text, expected) => {
     const dir = project({});
     writeFileSync(join(dir, 'runbooks/x.yaml'), text);
