@@ -130,6 +130,8 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
   for (const [key, value] of Object.entries(input.env ?? {})) {
     if (typeof value === 'string') checkTemplate(['env', key], value, new Set(), { names: ['vars', 'env', 'runbook', 'now'] });
   }
+  checkProcessText(['env'], input.env);
+  checkProcessText(['defaults', 'shell'], input.defaults?.shell);
 
   // Steps, in execution order: each sees the steps finished before it.
   const finished = new Set<string>();
@@ -144,6 +146,7 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
     if (step.manual !== undefined) checkTemplate([...path, 'manual'], step.manual, visible);
     if (step.confirm !== undefined) checkTemplate([...path, 'confirm'], step.confirm, visible);
     if (step.cwd !== undefined) checkTemplate([...path, 'cwd'], step.cwd, visible);
+    for (const field of ['run', 'env', 'cwd', 'rollback'] as const) checkProcessText([...path, field], step[field]);
     for (const [key, value] of Object.entries(step.env ?? {})) {
       if (typeof value === 'string') checkTemplate([...path, 'env', key], value, visible);
     }
@@ -182,6 +185,28 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
   if (disasters > 1) {
     const second = sites.filter((s) => s.step.disaster)[1]!;
     out.push(source.at([...second.path, 'disaster'], 'only one step may be marked `disaster: true`'));
+  }
+
+  /**
+   * Text that becomes a command, an argument, a folder or an environment variable: no process can
+   * be given a NUL byte (the step would fail at start with "cannot run"), nor a variable named
+   * with `=` or nothing.
+   */
+  function checkProcessText(path: Path, value: unknown) {
+    if (typeof value === 'string') {
+      const at = value.indexOf('\0');
+      if (at !== -1) out.push(source.at(path, 'contains a NUL byte (\\0): no command, argument or environment variable can hold one', { offset: at }));
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => checkProcessText([...path, i], v));
+    } else if (value !== null && typeof value === 'object') {
+      const isEnv = path[path.length - 1] === 'env';
+      for (const [key, v] of Object.entries(value)) {
+        if (isEnv && (key === '' || /[=\0]/.test(key))) {
+          out.push(source.at([...path, key], 'an environment variable name cannot be empty or contain `=` or a NUL byte', { key: true }));
+        }
+        if (key !== 'timeout' && key !== 'expect' && key !== 'manual') checkProcessText([...path, key], v);
+      }
+    }
   }
 
   /** The longest wait between tries must fit a timer, or the last retries would start at once. */

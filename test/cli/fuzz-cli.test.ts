@@ -8,7 +8,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { parse } from 'yaml';
 import { maint, project, type CliResult } from '../helpers/cli.js';
 import { mutatedShipped } from '../fuzz/runbook-mutations.js';
@@ -49,7 +49,8 @@ function verdict(r: CliResult): string[] {
 }
 
 describe('mutated shipped runbooks through the built CLI', () => {
-  it.each(samples.map((s, i) => [i, s.file, s.text] as const))('case %i (%s): no exit 70, no stack, exit 2 with a position', { timeout: 60_000 }, async (_i, file, text) => {
+  // Concurrent: each case waits on its own processes most of the time.
+  it.concurrent.for(samples.map((s, i) => [i, s.file, s.text] as const))('case %i (%s): no exit 70, no stack, exit 2 with a position', { timeout: 120_000 }, async ([, file, text], { expect }) => {
     const dir = project({ [file]: text });
     const name = file.replace(/\.yaml$/, '').replace(/^_/, '');
     const env = { ...ENV, HOME: mkdtempSync(join(tmpdir(), 'maint-home-')) };

@@ -144,6 +144,16 @@ describe('values checked where they enter', () => {
     expect(d?.replace(/^x\.yaml:\d+:\d+: /, '')).toBe(expected);
   });
 
+  it.each([
+    ['run: "echo a\\0b"', 'x.yaml:3:17: steps[0].run: contains a NUL byte (\\0): no command, argument or environment variable can hold one'],
+    ['run: [echo, "a\\0"]', 'x.yaml:3:19: steps[0].run[1]: contains a NUL byte (\\0): no command, argument or environment variable can hold one'],
+    ['run: "true"\n    env: { "A=B": x }', 'x.yaml:4:12: steps[0].env.A=B: an environment variable name cannot be empty or contain `=` or a NUL byte'],
+    ['run: "true"\n    cwd: "/tmp\\0"', 'x.yaml:4:15: steps[0].cwd: contains a NUL byte (\\0): no command, argument or environment variable can hold one'],
+    ['run: "true"\n    rollback: { run: [rm, "\\0"] }', 'x.yaml:4:28: steps[0].rollback.run[1]: contains a NUL byte (\\0): no command, argument or environment variable can hold one'],
+  ])('%s: text for a process holds no NUL', (fields, expected) => {
+    expect(problems(`steps:\n  - name: a\n    ${fields}\n`)).toEqual([expected]);
+  });
+
   it('values that fit are accepted: json and vars are dyn, durations up to 24d, zero delays', () => {
     expect(problems(step('    retry: { attempts: 23, delay: 1s, backoff: 2 }\n'))).toEqual([]);
     expect(problems(step('    expect: json.ok\n    when: vars.x\n    timeout: 24d\n    retry: { attempts: 3, delay: 0s, backoff: 10 }\nvars: { x: true }\n'))).toEqual([]);
