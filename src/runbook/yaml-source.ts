@@ -76,6 +76,8 @@ export function parseYamlSource(file: string, text: string): YamlSource {
 function yamlMessage(message: string): string {
   const first = message.split('\n')[0] ?? message;
   if (/call stack/i.test(first)) return `nested too deeply (at most ${MAX_DEPTH} levels)`;
+  if (/multiple documents/i.test(first)) return 'a runbook is one YAML document: remove the `---` that starts a second one, or split the file';
+  if (/Map keys must be unique/i.test(first)) return 'duplicate key: each key may appear once in a mapping';
   return first;
 }
 
@@ -120,8 +122,7 @@ function structureErrors(doc: Document): { offset: number; message: string }[] {
           }
           children.push(pair.key, pair.value);
         }
-      }
-      else for (const item of n.items) children.push(item);
+      } else for (const item of n.items) children.push(item);
     }
     // An alias inside its own anchored node would repeat it forever: the anchor counts after the node.
     if (n.anchor) stack.push({ anchor: n.anchor });

@@ -28,9 +28,10 @@ describe('YAML that used to reach the user as a stack trace', () => {
     ['an unresolved alias', 'steps:\n  - name: a\n    run: *nope\n', 'x.yaml:3:10: YAML: alias *nope has no anchor &nope before it'],
     ['an alias before its anchor', 'steps:\n  - name: *n\n    run: &n "true"\n', 'x.yaml:2:11: YAML: alias *n has no anchor &n before it'],
     ['an alias inside its own anchor', 'a: &a [1, *a]\nsteps:\n' + OK_STEP, 'x.yaml:1:11: YAML: alias *a has no anchor &a before it'],
-    ['a duplicate key', 'steps:\n  - name: a\n    run: "true"\n    run: "false"\n', 'x.yaml:4:5: YAML: Map keys must be unique'],
+    ['a duplicate key', 'steps:\n  - name: a\n    run: "true"\n    run: "false"\n', 'x.yaml:4:5: YAML: duplicate key: each key may appear once in a mapping'],
     ['a list as a key', '? [a, b]\n: 1\nsteps:\n' + OK_STEP, 'x.yaml:1:3: YAML: a key must be a plain value, not a list or a mapping'],
     ['a mapping as a key', 'steps:\n  - name: a\n    ? { run: x }\n    : "true"\n', 'x.yaml:3:7: YAML: a key must be a plain value, not a list or a mapping'],
+    ['two documents', `steps:\n${OK_STEP}---\nsteps: []\n`, 'x.yaml:4:1: YAML: a runbook is one YAML document: remove the `---` that starts a second one, or split the file'],
     ['tabs as indentation', 'steps:\n\t- name: a\n', 'x.yaml:2:1: YAML: Tabs are not allowed as indentation'],
   ])('%s', (_what, text, expected) => {
     expect(problems(text)[0]).toBe(expected);
