@@ -23,16 +23,18 @@ export function readRunbookText(file: string, shown: string): SourceText {
     const st = fstatSync(fd);
     if (st.isDirectory()) return problem('is a folder, not a runbook file');
     if (st.size > MAX_RUNBOOK_BYTES) return problem(tooLarge(st.size));
-    // Read at most one byte past the cap: a FIFO or a device reports no size.
-    const buf = Buffer.alloc(MAX_RUNBOOK_BYTES + 1);
+    // In chunks, stopping past the cap: a FIFO or a device reports no size, a file may grow.
+    const chunks: Buffer[] = [];
     let length = 0;
     for (;;) {
-      const n = readSync(fd, buf, length, buf.length - length, null);
+      const chunk = Buffer.allocUnsafe(Math.min(Math.max(st.size + 1, 4096), 64 * 1024));
+      const n = readSync(fd, chunk, 0, chunk.length, null);
       if (n === 0) break;
+      chunks.push(chunk.subarray(0, n));
       length += n;
       if (length > MAX_RUNBOOK_BYTES) return problem(tooLarge(length, true));
     }
-    return decodeRunbook(buf.subarray(0, length), shown);
+    return decodeRunbook(Buffer.concat(chunks, length), shown);
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return problem(`cannot read: ${e.code ?? ''}${e.code ? ' ' : ''}${(e.message ?? String(err)).replace(/^[A-Z]+: /, '')}`);

@@ -110,6 +110,14 @@ describe('files that are no runbook are refused before parsing', () => {
     expect(firstInvalidUtf8(Uint8Array.from(bytes))).toBe(expected);
   });
 
+  it('a file read in pieces is whole, and a device that never ends stops at the cap', () => {
+    const file = join(dir, 'long.yaml');
+    const text = `steps:\n${OK_STEP}${'# a comment of some length\n'.repeat(10_000)}`;
+    writeFileSync(file, text);
+    expect(readRunbookText(file, 'long.yaml').text).toBe(text);
+    expect(readRunbookText('/dev/zero', 'zero.yaml').diagnostic?.message).toMatch(/^runbook is more than 1 MiB; maint reads runbooks up to 1 MiB/);
+  });
+
   it('a folder or a missing file is a problem, not a throw', () => {
     mkdirSync(join(dir, 'folder.yaml'));
     expect(readRunbookText(join(dir, 'folder.yaml'), 'folder.yaml').diagnostic?.message).toBe('is a folder, not a runbook file');
