@@ -115,7 +115,8 @@ function issueDiagnostics(source: YamlSource, issue: z.core.$ZodIssue): Diagnost
     });
   }
   const last = path[path.length - 1];
-  const expressionField = last === 'when' || last === 'expect' || last === 'warn' || path[path.length - 2] === 'expect' || path[path.length - 2] === 'warn';
+  const parentKey = path[path.length - 2];
+  const expressionField = last === 'when' || last === 'expect' || last === 'warn' || parentKey === 'expect' || parentKey === 'warn' || parentKey === 'outputs';
   if ((issue.code === 'invalid_union' || issue.code === 'invalid_type') && expressionField && isYamlScalar(issue.input)) {
     // `expect: true` or `when: 1` is YAML's bool or number, not an expression: say how to write one.
     const wrote = JSON.stringify(issue.input);

@@ -15,7 +15,10 @@ export const shipped: { file: string; text: string }[] = readdirSync(SHIPPED_DIR
   .sort()
   .map((file) => ({ file, text: readFileSync(join(SHIPPED_DIR, file), 'utf8') }));
 
-const PUNCTUATION = [':', '- ', '[', ']', '{', '}', '&a ', '*a', '*b', '!', '!!str ', '|', '>', '#', '%', "'", '"', ',', '?', '@', '`', '\t', '\r', '\u0000', '\ufeff', '{{', '}}', '{{ }}', '<<: *a', '---', '...'];
+const PUNCTUATION = [':', '- ', '[', ']', '{', '}', '&a ', '*a', '*b', '!', '!!str ', '|', '>', '#', '%', "'", '"', ',', '?', '@', '`', '\t', '\r', '\u0000', '\ufeff', '{{', '}}', '{{ }}', '<<: *a', '---', '...',
+  // Characters that are not YAML punctuation but have tripped parsers: NEL, line and paragraph
+  // separators, a lone surrogate, DEL, an escape sequence, a zero-width space.
+  '\u0085', '\u2028', '\u2029', '\ud800', '\u007f', '\u001b[31m', '\u200b'];
 
 const KEYS = [
   'name', 'id', 'run', 'manual', 'parallel', 'runbook', 'vars', 'concurrency', 'when', 'expect', 'warn', 'outputs', 'retry',

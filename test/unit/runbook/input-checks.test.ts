@@ -143,6 +143,7 @@ describe('values checked where they enter', () => {
     ['when: 1', 'steps[0].when: expected an expression (a string), YAML read 1 as a number; write it as a string, e.g. "1"'],
     ['warn: null', 'steps[0].warn: expected an expression (a string), YAML read null as a null; write it as a string, e.g. "true"'],
     ['when: { a: 1 }', 'steps[0].when: expected string, received object'],
+    ['outputs: { n: 1 }', 'steps[0].outputs.n: expected an expression (a string), YAML read 1 as a number; write it as a string, e.g. "1"'],
     ['expect: exit_code + 1', 'steps[0].expect: expression: must be true or false, but it is of type int'],
     ['expect: [exit_code == 0, stdout]', 'steps[0].expect[1]: expression: must be true or false, but it is of type string'],
     ['when: \'"yes"\'', 'steps[0].when: expression: must be true or false, but it is of type string'],
