@@ -187,9 +187,13 @@ interface IncludeEdge {
 /** The runbooks of the longest include chain from `root` (root first), over cycle-free includes. */
 function longestIncludeChain(root: LoadedRunbook, includes: Map<LoadedRunbook, IncludeEdge[]>): LoadedRunbook[] {
   const longest = new Map<LoadedRunbook, LoadedRunbook[]>();
+  const open = new Set<LoadedRunbook>();
   const chainFrom = (rb: LoadedRunbook): LoadedRunbook[] => {
     const known = longest.get(rb);
     if (known) return known;
+    // loadTree leaves cycles out of `includes`; should one slip through, it ends the chain here.
+    if (open.has(rb)) return [];
+    open.add(rb);
     let best: LoadedRunbook[] = [];
     for (const { child } of includes.get(rb) ?? []) {
       const sub = chainFrom(child);
