@@ -35,7 +35,7 @@ const VALUES = [
   '|\n  block', "'single'", '""', '"{{ vars.namespace }}"', '"{{ runbook.name }}"', '"{{ steps.disk.outputs.used }}"',
 ];
 
-type Mutation =
+export type Mutation =
   | { op: 'delete'; at: number }
   | { op: 'duplicate'; at: number }
   | { op: 'swap'; at: number; with: number }
@@ -44,7 +44,8 @@ type Mutation =
   | { op: 'key'; at: number; key: string; value: string; indent: number }
   | { op: 'truncate'; at: number };
 
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
+/** One edit of a runbook's text. */
+export const mutation: fc.Arbitrary<Mutation> = fc.oneof(
   fc.record({ op: fc.constant('delete' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('duplicate' as const), at: fc.nat() }),
   fc.record({ op: fc.constant('swap' as const), at: fc.nat(), with: fc.nat() }),
@@ -147,3 +148,83 @@ export const generatedRunbook = fc.record(
   },
   { requiredKeys: ['steps'] },
 );
+
+/*
+ * Runbooks that are valid by construction (nearly always): every reference points to a declared
+ * var or an earlier step, every value is of the right type. These reach buildPlan, where the
+ * random ones above almost never do. `PREV` in a template is replaced by the previous step's id.
+ */
+const okTpl = fc.constantFrom('plain text', '{{ vars.x }}', '{{ vars.n + 1 }}', '{{ runbook.name }}', '{{ env.HOME }}', '{{ steps.PREV.stdout }}', 'a {{ vars.y }} b');
+const okArgvTpl = fc.constantFrom('plain', '{{ vars.x }}', '{{ string(vars.n) }}', '{{ steps.PREV.exit_code }}');
+const okBool = fc.constantFrom('exit_code == 0', 'stdout != ""', 'json.ok == true', 'size(stdout) >= 0', 'vars.n > 1', 'steps.PREV.exit_code == 0', 'attempt < 3');
+const okWhen = fc.constantFrom('vars.x == "a"', 'vars.n > 0', 'true', 'has(env.HOME)', 'steps.PREV.exit_code == 0');
+const okDuration = fc.constantFrom('500ms', '1s', '5m', '1h30m', '24d');
+const okInclude = fc.oneof(
+  fc.record({ runbook: fc.constant('disk-use'), vars: fc.record({ path: fc.constantFrom('/', '{{ vars.x }}'), max_pct: fc.constantFrom(90, '{{ vars.n }}') }, { requiredKeys: [] }) }),
+  fc.record({ runbook: fc.constant('http-health'), vars: fc.record({ url: fc.constantFrom('http://127.0.0.1:1/', '{{ vars.x }}') }) }),
+  fc.record({ runbook: fc.constant('cert-expiry') }),
+);
+const okCommandFields = {
+  run: fc.oneof(okTpl, fc.array(okArgvTpl, { minLength: 1, maxLength: 3 })),
+  expect: fc.oneof(okBool, fc.array(okBool, { minLength: 1, maxLength: 2 })),
+  warn: okBool,
+  outputs: fc.dictionary(fc.constantFrom('o', 'used'), fc.constantFrom('stdout', 'exit_code', 'json', 'duration'), { maxKeys: 2 }),
+  retry: fc.record({ attempts: fc.integer({ min: 1, max: 5 }), delay: fc.constantFrom('0s', '10ms', '1s'), backoff: fc.constantFrom(1, 2) }, { requiredKeys: [] }),
+  timeout: okDuration,
+  env: fc.dictionary(fc.constantFrom('A', 'B_C'), fc.oneof(okTpl, fc.integer(), fc.boolean()), { maxKeys: 2 }),
+  cwd: fc.constantFrom('/', '{{ env.HOME }}'),
+  rollback: fc.oneof(okTpl, fc.record({ run: okTpl, timeout: okDuration, expect: okBool }, { requiredKeys: ['run'] }), fc.record({ manual: okTpl })),
+  readonly: fc.boolean(),
+};
+const okCommon = { when: okWhen, confirm: okTpl, continue_on_error: fc.boolean() };
+const okCommand = fc.record({ ...okCommandFields, ...okCommon }, { requiredKeys: ['run'] });
+const okManual = fc.record({ manual: okTpl, ...okCommon }, { requiredKeys: ['manual'] });
+const okIncludeStep = fc.tuple(okInclude, fc.record(okCommon, { requiredKeys: [] })).map(([inc, common]) => ({ ...common, ...inc }));
+const okParallel = fc.record({ parallel: fc.array(okCommand, { minLength: 1, maxLength: 3 }), concurrency: fc.integer({ min: 1, max: 3 }) }, { requiredKeys: ['parallel'] });
+const okStep = fc.oneof({ arbitrary: okCommand, weight: 4 }, okManual, okIncludeStep, okParallel);
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+/**
+ * Names steps s0, s1, … (parallel children s0_0, …), and points `PREV` at the step run before
+ * (`siblings`: the steps run at the same time, so none is another's PREV).
+ */
+function wire(steps: Record<string, unknown>[], prefix: string, prev: string | null, list: string[], siblings = false): Record<string, unknown>[] {
+  return steps.map((raw, i) => {
+    const id = `${prefix}${i}`;
+    const step = { name: `Step ${id}`, id, ...raw } as Record<string, unknown>;
+    const swap = (v: Json): Json =>
+      typeof v === 'string'
+        ? prev === null
+          ? v.replace(/steps\.PREV\.\w+/g, 'vars.x')
+          : v.replaceAll('PREV', prev)
+        : Array.isArray(v)
+          ? v.map(swap)
+          : v !== null && typeof v === 'object'
+            ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, swap(x)]))
+            : v;
+    for (const [k, v] of Object.entries(step)) if (k !== 'parallel') step[k] = swap(v as Json);
+    // Children of a parallel group run at once: each reads only what ran before the group.
+    if (Array.isArray(step.parallel)) step.parallel = wire(step.parallel as Record<string, unknown>[], `${id}_`, prev, list, true);
+    list.push(id);
+    if (!siblings) prev = id;
+    return step;
+  });
+}
+
+/** A runbook valid by construction, as a plain object; `vars.x`, `vars.y` and `vars.n` are declared. */
+export const validRunbook = fc
+  .record({
+    x: fc.oneof(fc.constant('a'), fc.constant({ env: 'FUZZ_X', default: 'a' }), fc.constant({ env: 'FUZZ_X', required: true, secret: true })),
+    y: fc.oneof(fc.constant('b'), fc.constant('{{ vars.x }}-y'), fc.constant({ default: 'b', description: 'y' })),
+    n: fc.oneof(fc.constant(2), fc.constant({ default: 3, env: 'FUZZ_N' })),
+    env: fc.dictionary(fc.constantFrom('E1', 'E2'), fc.constantFrom('{{ vars.x }}', 'fixed', '{{ now }}'), { maxKeys: 2 }),
+    defaults: fc.record({ timeout: okDuration, retry: fc.record({ attempts: fc.integer({ min: 1, max: 3 }), delay: fc.constantFrom('0s', '1s') }, { requiredKeys: [] }) }, { requiredKeys: [] }),
+    steps: fc.array(okStep, { minLength: 1, maxLength: 5 }),
+    finally: fc.array(okCommand, { maxLength: 2 }),
+  })
+  .map(({ x, y, n, env, defaults, steps, finally: fin }) => {
+    const list: string[] = [];
+    const main = wire(steps as Record<string, unknown>[], 's', null, list);
+    const last = list.at(-1) ?? null;
+    return { vars: { x, y, n }, env, defaults, steps: main, finally: wire(fin as Record<string, unknown>[], 'f', last, list) };
+  });

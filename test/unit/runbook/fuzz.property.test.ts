@@ -1,9 +1,9 @@
 /**
  * No runbook text crashes maint: mutated shipped runbooks and generated ones go through
  * load → check → buildPlan in-process. Nothing may throw, and every problem carries a position.
- * Budget: 600 mutated and 300 generated runbooks per property, ~30 s on a 2-core machine shared
- * with other work (1000/500 took 46 s). FUZZ_RUNS scales it; FUZZ_SEED picks another sample (the
- * default seed is fixed, so CI replays the same cases).
+ * Budget: 1000 mutated and 500 generated runbooks per property: ~15 s on an idle 2-core machine,
+ * about a minute when it is shared with other work. FUZZ_RUNS scales it; FUZZ_SEED picks another
+ * sample (the default seed is fixed, so CI replays the same cases).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,14 +11,14 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { buildPlan } from '../../../src/plan/plan.js';
+import { buildPlan, type PlanResult } from '../../../src/plan/plan.js';
 import type { VarSources } from '../../../src/plan/vars.js';
 import type { Diagnostic } from '../../../src/runbook/diagnostics.js';
 import { RunbookLibrary, type RunbookTree } from '../../../src/runbook/library.js';
 import type { LoadedRunbook } from '../../../src/runbook/parse.js';
-import { generatedRunbook, mutatedShipped, shipped, SHIPPED_DIR } from '../../fuzz/runbook-mutations.js';
+import { generatedRunbook, mutate, mutation, mutatedShipped, shipped, SHIPPED_DIR, validRunbook } from '../../fuzz/runbook-mutations.js';
 
-const RUNS = Number(process.env.FUZZ_RUNS ?? 600);
+const RUNS = Number(process.env.FUZZ_RUNS ?? 1000);
 /** Generated runbooks are larger (~5 KB of YAML each): half as many fit the same time. */
 const GEN_RUNS = Math.max(1, Math.round(RUNS / 2));
 /** Generous per test: a loaded machine, and more runs when FUZZ_RUNS asks for them. */
@@ -39,14 +39,22 @@ function loadTree(file: string, text: string): RunbookTree {
   return library.loadTree({ name: file.replace(/\.yaml$/, ''), file: path, shipped: false });
 }
 
-/** Every var of every runbook in the tree set, through its env variable and as `--var`. */
-function fullSources(runbooks: Iterable<LoadedRunbook>, value: string): VarSources {
+/**
+ * Every var set: the root's with `--var` (typed like its default when `typed`, else `value`),
+ * and every runbook's `env:` variables in the environment.
+ */
+function fullSources(root: LoadedRunbook, runbooks: Iterable<LoadedRunbook>, value: string, typed = false): VarSources {
   const env: Record<string, string> = {};
   const explicit: Record<string, unknown> = {};
-  for (const rb of runbooks) {
+  const valueFor = (decl: unknown): string => {
+    if (!typed) return value;
+    const d = decl !== null && typeof decl === 'object' && !Array.isArray(decl) ? (decl as { default?: unknown }).default : decl;
+    return typeof d === 'number' ? '7' : typeof d === 'boolean' ? 'true' : Array.isArray(d) ? '["a"]' : value;
+  };
+  for (const rb of [root, ...runbooks]) {
     for (const [name, decl] of Object.entries(rb.input.vars ?? {})) {
-      explicit[name] = value;
-      if (decl !== null && typeof decl === 'object' && !Array.isArray(decl) && typeof decl.env === 'string') env[decl.env] = value;
+      if (rb === root) explicit[name] = valueFor(decl);
+      if (decl !== null && typeof decl === 'object' && !Array.isArray(decl) && typeof decl.env === 'string') env[decl.env] = valueFor(decl);
     }
   }
   return { explicit, file: {}, env, config: {} };
@@ -69,8 +77,8 @@ function loadAndCheck(file: string, text: string): RunbookTree {
   return tree;
 }
 
-function plans(tree: RunbookTree, sources: VarSources) {
-  if (!tree.root || tree.diagnostics.length > 0) return;
+function plans(tree: RunbookTree, sources: VarSources): PlanResult | undefined {
+  if (!tree.root || tree.diagnostics.length > 0) return undefined;
   let result;
   try {
     result = buildPlan({ root: tree.root, runbooks: tree.runbooks, sources });
@@ -81,10 +89,13 @@ function plans(tree: RunbookTree, sources: VarSources) {
   }
   expect(positioned(result.diagnostics)).toEqual([]);
   expect(result.plan !== null || result.diagnostics.length > 0).toBe(true);
+  return result;
 }
 
 const params = (runs: number) => ({ numRuns: runs, seed: SEED, endOnFailure: true });
 
+// The random runbooks below almost never validate, so they test load and check; the ones valid by
+// construction (and those mutated a little) are what reach buildPlan.
 describe('no runbook text crashes load and check', () => {
   it('mutated shipped runbooks: nothing throws, every problem has file:line:col', { timeout: TIMEOUT }, () => {
     fc.assert(
@@ -110,28 +121,45 @@ describe('buildPlan is total on runbooks that validate', () => {
     fc.assert(
       fc.property(mutatedShipped, fc.constantFrom('x', '1', 'true', '["a"]'), ({ file, text }, value) => {
         const tree = loadAndCheck(file, text);
-        plans(tree, fullSources(tree.runbooks.values(), value));
+        if (tree.root) plans(tree, fullSources(tree.root, tree.runbooks.values(), value));
       }),
       params(RUNS),
     );
   });
 
-  it('generated runbooks, with every var set', { timeout: TIMEOUT }, () => {
+  it('runbooks valid by construction validate, and with every var set they plan without a problem', { timeout: TIMEOUT }, () => {
     fc.assert(
-      fc.property(generatedRunbook, fc.constantFrom('x', '1'), (doc, value) => {
-        const tree = loadAndCheck('gen.yaml', stringify(doc));
-        plans(tree, fullSources(tree.runbooks.values(), value));
+      fc.property(validRunbook, (doc) => {
+        const tree = loadAndCheck('valid.yaml', stringify(doc));
+        expect(tree.diagnostics.map((d) => d.message)).toEqual([]);
+        const result = plans(tree, fullSources(tree.root!, tree.runbooks.values(), 'x', true))!;
+        expect(result.diagnostics.map((d) => d.message)).toEqual([]);
+        expect(result.plan).not.toBeNull();
       }),
       params(GEN_RUNS),
     );
   });
 
-  it('generated runbooks, with no var set', { timeout: TIMEOUT }, () => {
+  it('runbooks valid by construction, then mutated, with every var set', { timeout: TIMEOUT }, () => {
     fc.assert(
-      fc.property(generatedRunbook, (doc) => {
-        plans(loadAndCheck('gen.yaml', stringify(doc)), EMPTY);
+      fc.property(validRunbook, fc.array(mutation, { minLength: 1, maxLength: 3 }), (doc, mutations) => {
+        const tree = loadAndCheck('valid.yaml', mutate(stringify(doc), mutations));
+        if (tree.root) plans(tree, fullSources(tree.root, tree.runbooks.values(), 'x', true));
       }),
       params(GEN_RUNS),
+    );
+  });
+
+  // Known planner bug (src/plan/vars.ts): a var default template reading a required var that is
+  // missing is rendered anyway and CEL throws ("No such key: x"). Marked as failing, like the one
+  // below; the example replays it first whatever FUZZ_RUNS is.
+  it.fails('runbooks valid by construction, then mutated, with no var set', { timeout: TIMEOUT }, () => {
+    const known = { vars: { x: { env: 'FUZZ_X', required: true }, y: '{{ vars.x }}-y' }, steps: [{ name: 'a', run: 'echo {{ vars.y }}' }] };
+    fc.assert(
+      fc.property(validRunbook, fc.array(mutation, { maxLength: 3 }), (doc, mutations) => {
+        plans(loadAndCheck('valid.yaml', mutate(stringify(doc), mutations)), EMPTY);
+      }),
+      { ...params(GEN_RUNS), examples: [[known as never, []]] },
     );
   });
 
