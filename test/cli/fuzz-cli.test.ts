@@ -1,5 +1,5 @@
 /**
- * A small sample of mutated shipped runbooks through the built binary: `validate`, `plan` and
+ * A small sample of mutated runbooks (shipped ones, and ones valid by construction) through the built binary: `validate`, `plan` and
  * `run --dry-run`. None may end in exit 70 or print a stack; every exit 2 says where.
  * The in-process property test (test/unit/runbook/fuzz.property.test.ts) covers far more cases;
  * this one proves the same of the real CLI, its error handling and its output.
@@ -9,20 +9,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, it } from 'vitest';
-import { parse } from 'yaml';
+import { parse, stringify } from 'yaml';
 import { maint, project, type CliResult } from '../helpers/cli.js';
-import { mutatedShipped } from '../fuzz/runbook-mutations.js';
+import { mutate, mutatedShipped, mutation, validRunbook } from '../fuzz/runbook-mutations.js';
 
 const CASES = Number(process.env.FUZZ_CLI_CASES ?? 30);
 const SEED = process.env.FUZZ_SEED === undefined ? 15 : Number(process.env.FUZZ_SEED);
-const samples = fc.sample(mutatedShipped, { numRuns: CASES, seed: SEED });
+// Two thirds mutated shipped runbooks; a third valid by construction and then mutated a little,
+// which get further: past validation into planning and the dry run.
+const samples = [
+  ...fc.sample(mutatedShipped, { numRuns: Math.ceil((CASES * 2) / 3), seed: SEED }),
+  ...fc
+    .sample(fc.tuple(validRunbook, fc.array(mutation, { maxLength: 2 })), { numRuns: Math.floor(CASES / 3), seed: SEED })
+    .map(([doc, mutations]) => ({ file: 'valid.yaml', text: mutate(stringify(doc), mutations) })),
+];
 
-/** Every credential the shipped runbooks read from the environment, set, so a run gets past vars. */
+/**
+ * Every variable the runbooks read from the environment, set, so a run gets past vars. Without
+ * them the planner still crashes on unmutated shipped runbooks (an include's vars rendered with a
+ * required var missing: a known bug of src/plan, recorded in fuzz.property.test.ts).
+ */
 const ENV = {
   DATABASE_URL: 'postgres://fuzz@127.0.0.1:1/none',
   MAINT_DR_SCRATCH_URL: 'postgres://fuzz@127.0.0.1:1/scratch',
   RESTIC_REPOSITORY: '/nonexistent/repo',
   RESTIC_PASSWORD: 'fuzz-password',
+  FUZZ_X: 'fuzz-x',
+  FUZZ_N: '7',
   LANG: 'C.UTF-8',
 };
 
@@ -48,7 +61,7 @@ function verdict(r: CliResult): string[] {
   return wrong;
 }
 
-describe('mutated shipped runbooks through the built CLI', () => {
+describe('mutated runbooks through the built CLI', () => {
   // Concurrent: each case waits on its own processes most of the time.
   it.concurrent.for(samples.map((s, i) => [i, s.file, s.text] as const))('case %i (%s): no exit 70, no stack, exit 2 with a position', { timeout: 120_000 }, async ([, file, text], { expect }) => {
     const dir = project({ [file]: text });
