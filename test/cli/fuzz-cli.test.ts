@@ -24,11 +24,7 @@ const samples = [
     .map(([doc, mutations]) => ({ file: 'valid.yaml', text: mutate(stringify(doc), mutations) })),
 ];
 
-/**
- * Every variable the runbooks read from the environment, set, so a run gets past vars. Without
- * them the planner still crashes on unmutated shipped runbooks (an include's vars rendered with a
- * required var missing: a known bug of src/plan, recorded in fuzz.property.test.ts).
- */
+/** Every variable the runbooks read from the environment, set, so a run gets past vars and further. */
 const ENV = {
   DATABASE_URL: 'postgres://fuzz@127.0.0.1:1/none',
   MAINT_DR_SCRATCH_URL: 'postgres://fuzz@127.0.0.1:1/scratch',
@@ -72,10 +68,12 @@ describe('mutated runbooks through the built CLI', () => {
       validate: await maint(['validate', `runbooks/${file}`], { cwd: dir, env }),
       plan: await maint(['plan', name, ...vars], { cwd: dir, env }),
       dryRun: await maint(['run', name, '--dry-run', ...vars], { cwd: dir, env }),
+      // A newcomer's first try: nothing exported, no --var.
+      bare: await maint(['plan', name], { cwd: dir, env: { HOME: env.HOME } }),
     };
     const problems = Object.entries(results).flatMap(([cmd, r]) => verdict(r).map((w) => `${cmd}: ${w} (exit ${r.code})\n${r.stderr.slice(0, 2000)}`));
     expect(problems, `runbook ${file} as mutated:\n${text}`).toEqual([]);
     // validate and a run agree on whether the runbook is valid.
-    if (results.validate.code === 2) expect([results.plan.code, results.dryRun.code]).toEqual([2, 2]);
+    if (results.validate.code === 2) expect([results.plan.code, results.dryRun.code, results.bare.code]).toEqual([2, 2, 2]);
   });
 });

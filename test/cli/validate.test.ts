@@ -128,7 +128,9 @@ describe('input that used to crash maint (exit 70 and a stack trace)', () => {
       // "Within a second" on an idle machine; the bound is loose for a loaded one.
       expect(r.ms).toBeLessThan(15_000);
     }
-    expect(existsSync(join(dir, 'maintenance-log.md'))).toBe(false);
+    // The refused run is recorded as such, with the same positioned problem.
+    const log = readFileSync(join(dir, 'maintenance-log.md'), 'utf8');
+    expect(log).toMatch(/\*\*Result\*\*: refused, nothing was run \(exit 2\)/);
   });
 
   it('includes nested past the limit: an error naming the chain, and the run refuses instead of passing without them', async () => {

@@ -150,10 +150,9 @@ describe('buildPlan is total on runbooks that validate', () => {
     );
   });
 
-  // Known planner bug (src/plan/vars.ts): a var default template reading a required var that is
-  // missing is rendered anyway and CEL throws ("No such key: x"). Marked as failing, like the one
-  // below; the example replays it first whatever FUZZ_RUNS is.
-  it.fails('runbooks valid by construction, then mutated, with no var set', { timeout: TIMEOUT }, () => {
+  // A var default template reading a required var that is missing once crashed the planner
+  // ("No such key: x"): the example replays it first whatever FUZZ_RUNS is.
+  it('runbooks valid by construction, then mutated, with no var set', { timeout: TIMEOUT }, () => {
     const known = { vars: { x: { env: 'FUZZ_X', required: true }, y: '{{ vars.x }}-y' }, steps: [{ name: 'a', run: 'echo {{ vars.y }}' }] };
     fc.assert(
       fc.property(validRunbook, fc.array(mutation, { maxLength: 3 }), (doc, mutations) => {
@@ -163,11 +162,9 @@ describe('buildPlan is total on runbooks that validate', () => {
     );
   });
 
-  // Known planner bug (src/plan, phased planning in progress): an include's `vars:` is rendered
-  // against a scope with a missing required var and CEL throws ("No such key: restic_repository").
-  // Marked as failing so it is seen, not hidden; when planning is total this fails: make it `it`.
-  // The unmutated daily.yaml goes first, so it fails the same way whatever FUZZ_RUNS is.
-  it.fails('mutated shipped runbooks, with no var set', { timeout: TIMEOUT }, () => {
+  // An include's `vars:` rendered with a required var missing once crashed the planner ("No such
+  // key: restic_repository"): the unmutated daily.yaml goes first, whatever FUZZ_RUNS is.
+  it('mutated shipped runbooks, with no var set', { timeout: TIMEOUT }, () => {
     const daily = shipped.find((s) => s.file === 'daily.yaml')!;
     fc.assert(
       fc.property(mutatedShipped, ({ file, text }) => {
