@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { buildPlan } from '../../../src/plan/plan.js';
 import { checkRunbook } from '../../../src/runbook/check.js';
 import { formatDiagnostic, sortDiagnostics } from '../../../src/runbook/diagnostics.js';
 import { parseDuration } from '../../../src/runbook/duration.js';
@@ -253,6 +254,13 @@ describe('includes', () => {
   it(`nested ${MAX_INCLUDE_DEPTH} deep is fine; one more is an error naming the chain, where it starts`, () => {
     const l = lib(chain(MAX_INCLUDE_DEPTH + 1));
     expect(validate(l, 'c1')).toEqual([]);
+    // The planner expands all of a chain validate accepts: the leaf's step is in the plan.
+    const tree = l.loadTree(l.find('c1')!);
+    const { plan, diagnostics } = buildPlan({ root: tree.root!, runbooks: tree.runbooks, sources: { explicit: {}, file: {}, env: {}, config: {} } });
+    expect(diagnostics).toEqual([]);
+    let step = plan!.steps[0]!;
+    while (step.kind === 'include') step = step.children[0]!;
+    expect(step.qid).toBe(`${Array.from({ length: MAX_INCLUDE_DEPTH }, (_, i) => `s${i + 1}`).join('.')}.a`);
     const [d, ...rest] = validate(l, 'c0');
     expect(rest).toEqual([]);
     expect(d).toMatch(/c0\.yaml:3:14: steps\[0\]\.runbook: includes nest 21 deep, past the limit of 20: c0 → c1 → c2 → .* → c20 → c21$/);
