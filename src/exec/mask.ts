@@ -27,12 +27,19 @@ export const MASK = '***';
  *   encodes differently. For prefix length k, the characters that depend only on the secret's bits are
  *   `base64(k bytes + secret)[ceil(8k/6) .. floor(8(k+n)/6))` — the leading chars mix in prefix bits,
  *   the trailing partial char mixes in suffix bits, so both are dropped (they reveal at most 4 bits each);
- * - URL-encoded: `encodeURIComponent`, the same with `+` for space, and the `URLSearchParams`
- *   (application/x-www-form-urlencoded) form, which also escapes `!'()~`;
+ * - percent-encoded (UTF-8) as each common encoder writes it, see {@link PERCENT_ENCODERS}: the
+ *   encoders disagree on which characters they keep (`/` by Python's `quote()`, `!'()*` by
+ *   `encodeURIComponent`, `*` by `URLSearchParams`), on space (`%20` or `+`), and some write
+ *   lower-case hex digits;
  * - JSON-string-escaped (what `JSON.stringify`/`jq` print for a value with `"`, `\` or control chars),
- *   plus the `\/` variant, the ASCII-only `\uXXXX` variant (Python's `json.dumps`) and both (PHP).
+ *   plus the `\/` variant, the ASCII-only `\uXXXX` variant (Python's `json.dumps`) and both (PHP);
+ * - shell-quoted, as a `'`-quoted word shows a secret that contains `'`: `'\''` (bash `set -x`, our
+ *   own command display) and `'"'"'` (Python's `shlex.quote`);
+ * - XML/HTML-escaped (`&amp;`, `&lt;`, `&gt;`, `&quot;`/`&#34;`, `&apos;`/`&#39;`/`&#x27;`), as an HTML error
+ *   page or an XML API echoes a value back.
  *
- * Not covered: encodings of encodings, MIME base64 wrapped across lines, lower-case percent-escapes.
+ * Not covered: encodings of encodings, MIME base64 wrapped across lines, percent-escapes with mixed
+ * case hex digits.
  */
 export function maskingForms(secret: string): string[] {
   if (secret.length < MIN_LENGTH) return [];
@@ -53,10 +60,13 @@ export function maskingForms(secret: string): string[] {
     forms.add(urlSafe(core));
   }
 
-  const uri = encodeURIComponent(secret);
-  forms.add(uri);
-  forms.add(uri.replace(/%20/g, '+'));
-  forms.add(new URLSearchParams([['', secret]]).toString().slice(1));
+  for (const keep of Object.values(PERCENT_ENCODERS)) {
+    for (const space of ['%20', '+'] as const) {
+      const upper = percentEncode(secret, keep, space);
+      forms.add(upper);
+      forms.add(upper.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase()));
+    }
+  }
 
   const json = JSON.stringify(secret).slice(1, -1);
   const asciiOnly = (j: string): string => j.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
@@ -66,7 +76,44 @@ export function maskingForms(secret: string): string[] {
   forms.add(asciiOnly(json));
   forms.add(asciiOnly(slashEscaped)); // PHP's json_encode default: both
 
+  forms.add(secret.replaceAll("'", "'\\''"));
+  forms.add(secret.replaceAll("'", `'"'"'`));
+  const xml = secret.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+  // Escapers disagree on quotes: `&quot;` or `&#34;` (Go), `&apos;`, `&#39;` (lodash, Go) or `&#x27;` (Python's html.escape).
+  for (const quot of ['&quot;', '&#34;']) {
+    for (const apos of ['&apos;', '&#39;', '&#x27;']) forms.add(xml.replaceAll('"', quot).replaceAll("'", apos));
+  }
+
   return [...forms].filter((f) => f.length >= MIN_LENGTH).sort((a, b) => b.length - a.length);
+}
+
+/**
+ * The characters each common percent-encoder leaves as they are (everything else is written as
+ * `%XX` per UTF-8 byte). Each is masked with `%20` and with `+` for space, and with upper- and
+ * lower-case hex digits.
+ */
+export const PERCENT_ENCODERS: Readonly<Record<string, RegExp>> = {
+  /** JavaScript's `encodeURIComponent`. */
+  encodeURIComponent: /[A-Za-z0-9\-_.!~*'()]/,
+  /** Python's `urllib.parse.quote()` with its default `safe='/'`. */
+  pythonQuote: /[A-Za-z0-9\-_.~/]/,
+  /** RFC 3986 unreserved only: Python's `quote(safe='')` and `quote_plus()`, Go's `QueryEscape`, curl's `--data-urlencode`. */
+  unreserved: /[A-Za-z0-9\-_.~]/,
+  /** `URLSearchParams` / application/x-www-form-urlencoded as the WHATWG URL standard writes it. */
+  form: /[A-Za-z0-9\-_.*]/,
+  /** JavaScript's `encodeURI` (a whole URL with the secret in it): keeps the reserved characters too. */
+  encodeURI: /[A-Za-z0-9\-_.!~*'();/?:@&=+$,#]/,
+};
+
+/** `s` percent-encoded byte by byte (upper-case hex), keeping the characters `keep` matches, with `space` for ' '. */
+export function percentEncode(s: string, keep: RegExp, space: '%20' | '+'): string {
+  let out = '';
+  for (const ch of s) {
+    if (ch === ' ') out += space;
+    else if (keep.test(ch)) out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
 }
 
 /** Where a scan stopped: what {@link maskSpan} needs to continue exactly where it left off. */
@@ -174,4 +221,23 @@ export function maskSpan(masker: Masker, text: string, safe: number, state: Mask
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/**
+ * `value` with every string in it masked, object keys included (a key can be built from a value:
+ * `{{ vars.token }}: 1`); numbers, booleans and bigints that *print as* a secret (a numeric PIN
+ * given to a `secret: true` var) become `***`. Returns a new value; `value` is not changed.
+ */
+export function maskDeep(value: unknown, masker: Masker): unknown {
+  if (masker.empty) return value;
+  if (typeof value === 'string') return masker.mask(value);
+  if (typeof value === 'number' || typeof value === 'bigint' || typeof value === 'boolean') {
+    const text = String(value);
+    return masker.mask(text) === text ? value : MASK;
+  }
+  if (Array.isArray(value)) return value.map((v) => maskDeep(v, masker));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [masker.mask(k), maskDeep(v, masker)]));
+  }
+  return value;
 }

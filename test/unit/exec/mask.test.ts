@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MASK, Masker, MIN_LENGTH, maskingForms } from '../../../src/exec/mask.js';
+import { MASK, Masker, maskDeep, MIN_LENGTH, maskingForms, percentEncode, PERCENT_ENCODERS } from '../../../src/exec/mask.js';
 import { StreamMasker } from '../../../src/exec/stream-mask.js';
 import { isSecretEnvName, SECRET_ENV_NAMES, secretsFromEnv } from '../../../src/exec/secret-env.js';
 
@@ -119,6 +119,60 @@ describe('maskingForms', () => {
     expect(forms).toContain(new URLSearchParams({ x: s }).toString().slice(2));
     expect(forms).toContain(JSON.stringify(s).slice(1, -1));
     expect(forms).toContain('p@ss w\\/\\"q\\"\\\\\\u00e9!');
+  });
+
+  // What each encoder writes for `p@ss w/rd!'()*~é`, copied from the encoder itself (Python 3.11's
+  // urllib.parse, Node's encodeURIComponent / URLSearchParams / encodeURI, shlex.quote, html.escape).
+  const URL_SECRET = `p@ss w/rd!'()*~é`;
+  it.each([
+    ['python quote() keeps /', 'p%40ss%20w/rd%21%27%28%29%2A~%C3%A9'],
+    ['python quote_plus()', 'p%40ss+w%2Frd%21%27%28%29%2A~%C3%A9'],
+    ["python quote(safe='')", 'p%40ss%20w%2Frd%21%27%28%29%2A~%C3%A9'],
+    ['python quote(), lower-case hex', 'p%40ss%20w/rd%21%27%28%29%2a~%c3%a9'],
+    ['encodeURIComponent', "p%40ss%20w%2Frd!'()*~%C3%A9"],
+    ['encodeURIComponent, + for space', "p%40ss+w%2Frd!'()*~%C3%A9"],
+    ['URLSearchParams', 'p%40ss+w%2Frd%21%27%28%29*%7E%C3%A9'],
+    ['encodeURI', "p@ss%20w/rd!'()*~%C3%A9"],
+    ["shell '\\'' quoting", "p@ss w/rd!'\\''()*~é"],
+    ['shlex.quote', `p@ss w/rd!'"'"'()*~é`],
+  ])('includes the %s form', (_name, form) => {
+    expect(maskingForms(URL_SECRET)).toContain(form);
+    expect(new Masker([URL_SECRET]).mask(`<${form}>`)).toBe('<***>');
+  });
+
+  it('percent-encodes exactly as encodeURIComponent, encodeURI and URLSearchParams do, for every printable ASCII character and beyond', () => {
+    let all = '';
+    for (let c = 0x20; c < 0x7f; c++) all += String.fromCharCode(c);
+    all += 'é€🔑';
+    expect(percentEncode(all, PERCENT_ENCODERS.encodeURIComponent!, '%20')).toBe(encodeURIComponent(all));
+    expect(percentEncode(all, PERCENT_ENCODERS.encodeURI!, '%20')).toBe(encodeURI(all));
+    expect(percentEncode(all, PERCENT_ENCODERS.form!, '+')).toBe(new URLSearchParams([['', all]]).toString().slice(1));
+  });
+
+  it('percent-encodes as Python quote() and quote_plus() do, for every printable ASCII character', () => {
+    let all = '';
+    for (let c = 0x20; c < 0x7f; c++) all += String.fromCharCode(c);
+    // python3 -c "from urllib.parse import quote; print(quote(''.join(map(chr, range(32, 127)))))"
+    expect(percentEncode(all, PERCENT_ENCODERS.pythonQuote!, '%20')).toBe(
+      '%20%21%22%23%24%25%26%27%28%29%2A%2B%2C-./0123456789%3A%3B%3C%3D%3E%3F%40ABCDEFGHIJKLMNOPQRSTUVWXYZ%5B%5C%5D%5E_%60abcdefghijklmnopqrstuvwxyz%7B%7C%7D~',
+    );
+    expect(percentEncode(all, PERCENT_ENCODERS.unreserved!, '+')).toBe(
+      '+%21%22%23%24%25%26%27%28%29%2A%2B%2C-.%2F0123456789%3A%3B%3C%3D%3E%3F%40ABCDEFGHIJKLMNOPQRSTUVWXYZ%5B%5C%5D%5E_%60abcdefghijklmnopqrstuvwxyz%7B%7C%7D~',
+    );
+  });
+
+  it.each([
+    ['&amp; &lt; &gt; &quot; &apos;', 'a&amp;b&lt;c&gt;&quot;d&apos;e'],
+    ['&#39; (lodash, Go html)', 'a&amp;b&lt;c&gt;&quot;d&#39;e'],
+    ['&#x27; (Python html.escape)', 'a&amp;b&lt;c&gt;&quot;d&#x27;e'],
+    ['&#34; (Go encoding/xml)', 'a&amp;b&lt;c&gt;&#34;d&#39;e'],
+  ])('includes the XML/HTML-escaped form with %s', (_name, form) => {
+    expect(maskingForms(`a&b<c>"d'e`)).toContain(form);
+  });
+
+  it('does not throw for a value with a lone surrogate (encodeURIComponent would)', () => {
+    expect(() => maskingForms('abc\ud800def')).not.toThrow();
+    expect(new Masker(['abc\ud800def']).mask('x abc\ud800def y')).toBe('x *** y');
   });
 
   it('leaves out encoded forms shorter than MIN_LENGTH', () => {
@@ -311,6 +365,47 @@ describe('StreamMasker', () => {
     const sm = new StreamMasker(masker);
     expect(sm.push('a abcde') + sm.flush()).toBe('a abcde');
     expect(sm.push('f abcdef') + sm.flush()).toBe(`f ${MASK}`);
+  });
+});
+
+describe('StreamMasker with the encoded forms', () => {
+  it('masks each percent-encoded, shell-quoted and XML form however the stream is chunked', () => {
+    const secret = `Pw/x y+z!'()*~&<é>`;
+    const masker = new Masker([secret]);
+    const forms = maskingForms(secret);
+    // Every form, in a URL, a JSON body and a command line, one after another.
+    const text = forms.map((f, i) => `line ${i}: https://h/cb?t=${f}&n=${i} curl -d 't=${f}'\n`).join('');
+    const expected = masker.mask(text);
+    expect(expected).toBe(forms.map((_f, i) => `line ${i}: https://h/cb?t=***&n=${i} curl -d 't=***'\n`).join(''));
+    const next = rng(99);
+    for (let round = 0; round < 100; round++) {
+      const chunks = randomChunks(text, next);
+      expect(streamAll(masker, chunks).join(''), `chunks: ${JSON.stringify(chunks)}`).toBe(expected);
+    }
+  });
+});
+
+describe('maskDeep', () => {
+  const m = new Masker(['s3cret-value', '12345678']);
+  it.each([
+    ['a string', 'x s3cret-value y', 'x *** y'],
+    ['a number that prints as a secret', 12345678, MASK],
+    ['a bigint that prints as a secret', 12345678n, MASK],
+    ['another number', 42, 42],
+    ['null', null, null],
+    ['undefined', undefined, undefined],
+    ['true', true, true],
+    ['an array', ['s3cret-value', 1], ['***', 1]],
+    ['an object, keys too', { 's3cret-value': { deep: 'a s3cret-value' } }, { '***': { deep: 'a ***' } }],
+  ])('masks %s', (_name, value, want) => {
+    expect(maskDeep(value, m)).toEqual(want);
+  });
+
+  it('does not change its argument, and returns it as it is when there is nothing to mask', () => {
+    const value = { a: ['s3cret-value'] };
+    maskDeep(value, m);
+    expect(value).toEqual({ a: ['s3cret-value'] });
+    expect(maskDeep(value, new Masker([]))).toBe(value);
   });
 });
 
