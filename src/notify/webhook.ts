@@ -314,6 +314,8 @@ export interface SendResult {
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
+/** Characters of an error (a response body, say) kept in a result; the rest is cut, after masking. */
+export const ERROR_MAX = 220;
 export const DEFAULT_RETRIES = 2;
 
 /**
@@ -354,7 +356,9 @@ export async function send(
     error = errorText(err);
   }
   const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
-  return { ok: false, status, attempts, error: `${scrub(error, url, opts.masker)} (${tries})` };
+  // Scrubbed before it is cut: a cut would leave the head of a secret or of the URL's path in the
+  // text, which neither the masker nor the redaction recognises any more.
+  return { ok: false, status, attempts, error: `${clip(scrub(error, url, opts.masker), ERROR_MAX)} (${tries})` };
 }
 
 async function attemptOnce(
@@ -377,12 +381,13 @@ async function attemptOnce(
     }
     let detail = '';
     try {
-      detail = oneLine(await res.text());
+      // Bounded, but far beyond what is shown: send() masks, then cuts to ERROR_MAX.
+      detail = oneLine((await res.text()).slice(0, 4 * ERROR_MAX));
     } catch {
       // a body that does not arrive in time does not matter
     }
     const retry = res.status >= 500 || res.status === 408 || res.status === 429;
-    return { ok: false, status: res.status, error: `HTTP ${res.status}${detail ? `: ${clip(detail, 200)}` : ''}`, retry };
+    return { ok: false, status: res.status, error: `HTTP ${res.status}${detail ? `: ${detail}` : ''}`, retry };
   } catch (err) {
     const timedOut = signal.aborted || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'));
     return { ok: false, error: timedOut ? `timed out after ${Math.round(budget)}ms` : errorText(err), retry: true };

@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Masker, maskingForms } from '../../../src/exec/mask.js';
 import type { RunRecord, StepRecord } from '../../../src/record/types.js';
 import {
+  ERROR_MAX,
   failedSteps,
   jsonPayload,
   notifyAll,
@@ -307,6 +308,19 @@ describe('notifyAll', () => {
     const res = await notifyAll([{ url: `${s.base}/hook`, on: ['failure'], format: 'slack' }], failedRun(), fast);
     expect(res[0]).toMatchObject({ ok: false, error: 'HTTP 400: invalid_payload near *** (1 attempt)' });
     expect(s.received).toHaveLength(1);
+  });
+
+  it('masks an error body before cutting it, so no head of a secret is left', async () => {
+    const s = await serve((_n, res) => {
+      res.statusCode = 400;
+      // The secret straddles 200 characters, where the body used to be cut before it was masked.
+      res.end(`${'x'.repeat(195)}${SECRET} and ${'y'.repeat(ERROR_MAX)}`);
+    });
+    const res = await notifyAll([{ url: `${s.base}/hook`, on: ['failure'], format: 'json' }], failedRun(), fast);
+    const error = res[0]!.error!;
+    expect(error).toMatch(/^HTTP 400: x{195}\*\*\* and y+… \(1 attempt\)$/);
+    expect(error).not.toContain(SECRET.slice(0, 4));
+    expect(error.length).toBeLessThan(ERROR_MAX + 20);
   });
 
   it('never throws: bad URL, throwing fetch, URL in an error message', async () => {
