@@ -12,7 +12,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import * as z from 'zod/mini';
 import '../zod-setup.js'; // before any schema is built
-import type { Masker } from '../exec/mask.js';
+import { maskDeep, type Masker } from '../exec/mask.js';
 import { failedOnDr, type DrResult } from '../record/dr.js';
 import type { RunRecord, StepRecord } from '../record/types.js';
 import { formatDuration } from '../runbook/duration.js';
@@ -184,7 +184,7 @@ export function slackPayload(run: RunRecord, masker: Masker, dr: DrResult | unde
 
   const failedPart = main ? ` — ${main.status === 'interrupted' ? 'interrupted at' : 'failed at'} ${t(main.name, NAME_MAX)}` : '';
   const text = `${emoji} ${title}: ${result} in ${duration}${failedPart} (run ${t(run.runId, NAME_MAX)}, ${t(run.by, NAME_MAX)})`;
-  return deepMask({ text, blocks }, masker) as SlackPayload;
+  return maskDeep({ text, blocks }, masker) as SlackPayload;
 }
 
 /** Version of the JSON document; bumped only on an incompatible change. */
@@ -237,7 +237,7 @@ export function jsonPayload(run: RunRecord, masker: Masker, dr: DrResult | undef
         }
       : null,
   };
-  return deepMask(doc, masker) as Record<string, unknown>;
+  return maskDeep(doc, masker) as Record<string, unknown>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -472,12 +472,3 @@ function drText(dr: DrResult): string {
   return `${parts.join(', ')}${parts.length ? ' — ' : ''}${dr.met ? 'met' : 'MISSED'}${dr.missing ? `: ${dr.missing}` : ''}`;
 }
 
-/** Every string in a JSON-like value, masked. */
-function deepMask(value: unknown, masker: Masker): unknown {
-  if (typeof value === 'string') return masker.mask(value);
-  if (Array.isArray(value)) return value.map((v) => deepMask(v, masker));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [masker.mask(k), deepMask(v, masker)]));
-  }
-  return value;
-}
