@@ -170,6 +170,11 @@ describe('maskingForms', () => {
     expect(maskingForms(`a&b<c>"d'e`)).toContain(form);
   });
 
+  it('writes every byte as two hex digits (a tab is %09, not %9)', () => {
+    expect(percentEncode('a\tb\u0001', PERCENT_ENCODERS.unreserved!, '%20')).toBe('a%09b%01');
+    expect(maskingForms('tab\there')).toContain('tab%09here');
+  });
+
   it('does not throw for a value with a lone surrogate (encodeURIComponent would)', () => {
     expect(() => maskingForms('abc\ud800def')).not.toThrow();
     expect(new Masker(['abc\ud800def']).mask('x abc\ud800def y')).toBe('x *** y');
@@ -399,6 +404,10 @@ describe('maskDeep', () => {
     ['an object, keys too', { 's3cret-value': { deep: 'a s3cret-value' } }, { '***': { deep: 'a ***' } }],
   ])('masks %s', (_name, value, want) => {
     expect(maskDeep(value, m)).toEqual(want);
+  });
+
+  it('masks a boolean that prints as a secret (a secret of "true" is masked everywhere else too)', () => {
+    expect(maskDeep({ ok: true, no: false }, new Masker(['true']))).toEqual({ ok: MASK, no: false });
   });
 
   it('does not change its argument, and returns it as it is when there is nothing to mask', () => {
