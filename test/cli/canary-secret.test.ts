@@ -11,12 +11,13 @@
  * The child's environment is built from nothing: PATH, HOME, TMPDIR, LANG and what each run sets,
  * so CI variables of the machine running the suite cannot change which reporter is chosen.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN } from '../helpers/cli.js';
 
@@ -267,21 +268,46 @@ function filesUnder(dir: string): string[] {
     .filter((f) => statSync(f).isFile());
 }
 
-describe('a canary secret never leaves maint in any form', () => {
-  // About 25 launches of maint: minutes on a loaded machine, seconds on a quiet one.
-  it('scans every byte printed, written or sent across runs, formats, records and notifications', { timeout: 180_000 }, async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'maint-canary-'));
-    for (const d of ['home', 'tmp', 'runbooks', 'ci', 'prom']) mkdirSync(join(dir, d), { recursive: true });
-    writeFileSync(join(dir, 'runbooks/canary.yaml'), CANARY);
-    writeFileSync(join(dir, 'runbooks/canary-confirm.yaml'), CONFIRM);
-    writeFileSync(join(dir, 'runbooks/canary-killed.yaml'), KILLED);
-    writeFileSync(join(dir, 'runbooks/canary-plan.yaml'), PLAN_ERROR);
-    writeFileSync(join(dir, 'maint.config.yaml'), `notify:
+/** A project folder with the runbooks, a config that notifies the local server, and its own HOME and TMPDIR. */
+function newProject(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'maint-canary-'));
+  for (const d of ['home', 'tmp', 'runbooks', 'ci', 'prom']) mkdirSync(join(dir, d), { recursive: true });
+  writeFileSync(join(dir, 'runbooks/canary.yaml'), CANARY);
+  writeFileSync(join(dir, 'runbooks/canary-confirm.yaml'), CONFIRM);
+  writeFileSync(join(dir, 'runbooks/canary-killed.yaml'), KILLED);
+  writeFileSync(join(dir, 'runbooks/canary-plan.yaml'), PLAN_ERROR);
+  writeFileSync(join(dir, 'maint.config.yaml'), `notify:
   - { url: "${base}/hooks/json", on: [success, failure, rollback_failed, paused, interrupted], format: json }
   - { url: "${base}/hooks/slack", on: [success, failure, rollback_failed, paused, interrupted], format: slack }
 healthcheck: ${base}/ping/canary
 metrics: ./prom/maint.prom
 `);
+  return dir;
+}
+
+/**
+ * Scans each `[where, text]` for every needle. Known leaks are reported softly (red while there,
+ * and the rest still runs), then cut out, and the remaining text is scanned as any other.
+ */
+function scan(places: [string, string][]): void {
+  const leaks: string[] = [];
+  const knownFound = KNOWN_LEAKS.map(() => new Set<string>());
+  for (const [where, original] of places) {
+    let text = original;
+    KNOWN_LEAKS.forEach((known, i) => {
+      if (text.match(known.pattern)) knownFound[i]!.add(where.replace(/\d{8}T\d{6}Z-[0-9a-f]+/g, '<run>').replace(/\?rid=\S+/, ''));
+      text = text.replace(known.pattern, '<known leak>');
+    });
+    for (const [form, needle] of needles()) if (text.includes(needle)) leaks.push(`${where}: ${form}`);
+  }
+  KNOWN_LEAKS.forEach((known, i) => expect.soft([...knownFound[i]!], `TODO ${known.todo}`).toEqual([]));
+  expect(leaks).toEqual([]);
+}
+
+describe('a canary secret never leaves maint in any form', () => {
+  // About 25 launches of maint: minutes on a loaded machine, seconds on a quiet one.
+  it('scans every byte printed, written or sent across runs, formats, records and notifications', { timeout: 180_000 }, async () => {
+    const dir = newProject();
     const byVar = ['--var', `token=${SECRET}`];
     const byEnv = { CANARY_VAR: SECRET };
     const printed: Printed[] = [];
@@ -362,18 +388,46 @@ metrics: ./prom/maint.prom
       ...files.map((f): [string, string] => [rel(f), readFileSync(f, 'utf8')]),
       ...requests.map((r): [string, string] => [`request ${r.line}`, `${r.line}\n${r.headers}\n${r.body}`]),
     ];
-    const leaks: string[] = [];
-    const knownFound = KNOWN_LEAKS.map(() => new Set<string>());
-    for (const [where, original] of places) {
-      let text = original;
-      KNOWN_LEAKS.forEach((known, i) => {
-        if (text.match(known.pattern)) knownFound[i]!.add(where.replace(/\d{8}T\d{6}Z-[0-9a-f]+/g, '<run>').replace(/\?rid=\S+/, ''));
-        text = text.replace(known.pattern, '<known leak>');
-      });
-      for (const [form, needle] of needles()) if (text.includes(needle)) leaks.push(`${where}: ${form}`);
-    }
-    // Soft: red while a known leak is there, and the scan below still runs and reports.
-    KNOWN_LEAKS.forEach((known, i) => expect.soft([...knownFound[i]!], `TODO ${known.todo}`).toEqual([]));
-    expect(leaks).toEqual([]);
+    scan(places);
+  });
+
+  // The terminal: the listr2 tree, its output tails, and the questions asked (the manual step's
+  // "Done?"). util-linux `script` gives maint a terminal; answered "n", the task stays pending.
+  it.skipIf(!hasScript())('on a terminal too: the live tree and the questions asked', { timeout: 120_000 }, async () => {
+    const dir = newProject();
+    const before = requests.length;
+    const env = {
+      PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: join(dir, 'home'), TMPDIR: join(dir, 'tmp'), LANG: 'C.UTF-8', TERM: 'xterm-256color',
+      ENCODE_JS, CANARY_TOKEN: TOKEN, CANARY_PIN: PIN, CANARY_VAR: SECRET,
+    };
+    const command = `stty cols 120 rows 40; exec ${[process.execPath, BIN, 'run', 'canary', '--verbose'].map((a) => `'${a}'`).join(' ')}`;
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn('script', ['-qefc', command, '/dev/null'], { cwd: dir, env, stdio: ['pipe', 'pipe', 'pipe'] });
+      let text = '';
+      let answered = 0;
+      const onData = (d: Buffer) => {
+        text += d.toString('utf8');
+        // Answer each question once it is on the screen.
+        for (let n = text.split('Done?').length - 1; answered < n; answered++) child.stdin.write('n\n');
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.on('close', (c) => resolve({ code: c, out: text }));
+    });
+    expect(code, out).toBe(3);
+    const shown = stripVTControlCharacters(out);
+    expect(shown).toContain('Rotate *** by hand');
+    expect(shown).toContain('Invalid duration string: ***');
+    const files = filesUnder(dir);
+    scan([
+      ['the terminal', out],
+      ['the terminal, escape sequences removed', shown],
+      ...files.map((f): [string, string] => [relative(dir, f), readFileSync(f, 'utf8')]),
+      ...requests.slice(before).map((r): [string, string] => [`request ${r.line}`, `${r.line}\n${r.headers}\n${r.body}`]),
+    ]);
   });
 });
+
+function hasScript(): boolean {
+  return spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+}
