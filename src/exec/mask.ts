@@ -17,6 +17,13 @@ export const MIN_LENGTH = 4;
 export const MASK = '***';
 
 /**
+ * How many leading characters of each form the pattern searches for; the rest is compared where
+ * they matched. A pattern of whole forms grew with every secret, and past V8's size for optimised
+ * patterns a long secret (a PEM key) made masking 4 MiB of output take over a second.
+ */
+const KEY_LENGTH = 16;
+
+/**
  * Every form in which `secret` is masked, longest first, without duplicates; empty when `secret` is
  * shorter than {@link MIN_LENGTH}. Forms shorter than MIN_LENGTH are left out (they would match noise).
  *
@@ -131,7 +138,9 @@ export class Masker {
 
   /** Every form of every secret, longest first. */
   private readonly forms: string[];
-  /** Alternation of all forms, longest first: at a position, the first alternative that matches is the longest. */
+  /** Forms by their first {@link KEY_LENGTH} characters (the whole form when shorter), longest first. */
+  private readonly byKey = new Map<string, string[]>();
+  /** Finds where a form may start: the keys as one pattern (see {@link trieSource}), its match the longest key there. */
   private readonly pattern: RegExp | undefined;
   /** Length of the longest form (0 when there is nothing to mask). */
   readonly maxFormLength: number;
@@ -142,7 +151,13 @@ export class Masker {
     // Longest first, so a form that contains another is found whole.
     this.forms = [...forms].sort((a, b) => b.length - a.length);
     this.maxFormLength = this.forms[0]?.length ?? 0;
-    this.pattern = this.forms.length ? new RegExp(this.forms.map(escapeRegExp).join('|'), 'g') : undefined;
+    for (const f of this.forms) {
+      const key = f.slice(0, KEY_LENGTH);
+      const list = this.byKey.get(key);
+      if (list) list.push(f);
+      else this.byKey.set(key, [f]);
+    }
+    this.pattern = this.forms.length ? new RegExp(trieSource([...this.byKey.keys()]), 'g') : undefined;
   }
 
   mask(text: string): string {
@@ -165,10 +180,22 @@ export class Masker {
     if (!re) return;
     re.lastIndex = 0;
     for (let m = re.exec(text); m && m.index < limit; m = re.exec(text)) {
-      found(m.index, m.index + m[0].length);
+      const length = this.longestAt(text, m.index, m[0]);
+      if (length > 0) found(m.index, m.index + length);
       // Continue right after the start, not after the end: an overlapping occurrence must be found too.
       re.lastIndex = m.index + 1;
     }
+  }
+
+  /**
+   * The length of the longest form at `at`, where `key` (the longest key there) matched; 0 if none.
+   * A form under `key` is longer than any form under a shorter key (a key shorter than KEY_LENGTH is
+   * a whole form), so those are tried first, then the shorter keys that `key` starts with.
+   */
+  private longestAt(text: string, at: number, key: string): number {
+    for (const f of this.byKey.get(key)!) if (text.startsWith(f, at)) return f.length;
+    for (let n = key.length - 1; n >= MIN_LENGTH; n--) if (this.byKey.has(key.slice(0, n))) return n;
+    return 0;
   }
 }
 
@@ -219,8 +246,51 @@ export function maskSpan(masker: Masker, text: string, safe: number, state: Mask
   return { out };
 }
 
+/**
+ * A regular expression source matching exactly the given strings, written as a trie: shared
+ * prefixes once, then an alternation of the characters that follow. A flat `a|b|c` of the forms
+ * is tried form by form at every position of the text, and the encoded forms share long prefixes
+ * (`user%40`, `user@`…), so it got slower with every form added; the trie decides on one character
+ * at a time. A form that is a prefix of a longer one becomes a greedy optional tail, so the match at
+ * a position is the longest form there (at most one branch can match the next character).
+ * Works on UTF-16 code units, as the pattern (without the `u` flag) does.
+ */
+export function trieSource(forms: readonly string[]): string {
+  // Sorted by UTF-16 code units, the strings under one trie node are a contiguous range, and a
+  // string that ends at the node comes first in it: the trie is walked without being built (a node
+  // per character made a long secret, a PEM key, slow to prepare).
+  const sorted = [...new Set(forms)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  /** The pattern for sorted[lo..hi), which share their first `depth` characters. */
+  const emit = (lo: number, hi: number, depth: number): string => {
+    const end = sorted[lo]!.length === depth;
+    if (end) lo++;
+    if (lo === hi) return '';
+    // Characters all of them share from here: written out, no group (recursing per character
+    // would overflow the stack on a secret thousands of characters long).
+    const first = sorted[lo]!;
+    const last = sorted[hi - 1]!;
+    let k = depth;
+    while (k < first.length && k < last.length && first[k] === last[k]) k++;
+    let body: string;
+    if (k > depth) body = escapeRegExp(first.slice(depth, k)) + emit(lo, hi, k);
+    else {
+      const alts: string[] = [];
+      for (let i = lo; i < hi; ) {
+        const ch = sorted[i]![depth]!;
+        let j = i + 1;
+        while (j < hi && sorted[j]![depth] === ch) j++;
+        alts.push(escapeRegExp(ch) + emit(i, j, depth + 1));
+        i = j;
+      }
+      body = alts.length === 1 ? alts[0]! : `(?:${alts.join('|')})`;
+    }
+    return end ? `(?:${body})?` : body;
+  };
+  return sorted.length ? emit(0, sorted.length, 0) : '';
+}
+
 function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
 /**

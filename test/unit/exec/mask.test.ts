@@ -274,6 +274,35 @@ describe('Masker', () => {
   });
 });
 
+describe('Masker with long forms sharing their first characters', () => {
+  // Forms are searched for by their first 16 characters and compared in full where those matched:
+  // secrets that agree on more than that, and shorter ones that are their prefixes.
+  const secrets = ['shared-prefix-0123-alpha-secret', 'shared-prefix-0123-beta-secret!', 'shared-prefix-01', 'shared-p', 'x"y\\z shared-prefix'];
+
+  it('masks the longest form at each position, falling back to a shorter secret that the text still holds', () => {
+    const m = new Masker(secrets);
+    expect(m.mask('<shared-prefix-0123-alpha-secret>')).toBe('<***>');
+    expect(m.mask('<shared-prefix-0123-gamma>')).toBe('<***23-gamma>');
+    expect(m.mask('<shared-prefix-0>')).toBe('<***refix-0>');
+    expect(m.mask('<abcd-and-abcdefghijklmnopXYZ>')).toBe('<abcd-and-abcdefghijklmnopXYZ>');
+    expect(new Masker(['abcd', 'abcdefghijklmnopqrstu']).mask('<abcdefghijklmnopXYZ>')).toBe('<***efghijklmnopXYZ>');
+  });
+
+  it('agrees with the reference implementation on random texts, whole and streamed', () => {
+    const next = rng(11);
+    const m = new Masker(secrets);
+    const pieces = [...secrets, ...secrets.map((s) => s.slice(0, 20)), ...secrets.flatMap(maskingForms).filter((f) => f.length > 16), '-', 'a', ' ', '%2', '"'];
+    for (let round = 0; round < 300; round++) {
+      let text = '';
+      const len = Math.floor(next() * 12);
+      for (let i = 0; i < len; i++) text += pieces[Math.floor(next() * pieces.length)]!;
+      const expected = referenceMask(secrets, text);
+      expect(m.mask(text), JSON.stringify(text)).toBe(expected);
+      expect(streamAll(m, randomChunks(text, next)).join(''), JSON.stringify(text)).toBe(expected);
+    }
+  });
+});
+
 describe('StreamMasker', () => {
   const secrets = [
     'pg-Pa55word!',
