@@ -25,7 +25,8 @@ const KEY_LENGTH = 16;
 
 /**
  * Every form in which `secret` is masked, longest first, without duplicates; empty when `secret` is
- * shorter than {@link MIN_LENGTH}. Forms shorter than MIN_LENGTH are left out (they would match noise).
+ * shorter than {@link MIN_LENGTH}. Every form has at least MIN_LENGTH characters (a shorter one would
+ * match noise).
  *
  * - the value itself;
  * - base64 of its UTF-8 bytes: standard and URL-safe alphabet, padded and unpadded;
@@ -91,7 +92,9 @@ export function maskingForms(secret: string): string[] {
     for (const apos of ['&apos;', '&#39;', '&#x27;']) forms.add(xml.replaceAll('"', quot).replaceAll("'", apos));
   }
 
-  return [...forms].filter((f) => f.length >= MIN_LENGTH).sort((a, b) => b.length - a.length);
+  // No form is shorter than the value itself (encodings only add characters; the shortest base64
+  // core of 4 bytes has 4 characters), so none is shorter than MIN_LENGTH.
+  return [...forms].sort((a, b) => b.length - a.length);
 }
 
 /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MASK, Masker, maskDeep, MIN_LENGTH, maskingForms, percentEncode, PERCENT_ENCODERS } from '../../../src/exec/mask.js';
+import { MASK, Masker, maskDeep, MIN_LENGTH, maskingForms, percentEncode, PERCENT_ENCODERS, trieSource } from '../../../src/exec/mask.js';
 import { StreamMasker } from '../../../src/exec/stream-mask.js';
 import { isSecretEnvName, SECRET_ENV_NAMES, secretsFromEnv } from '../../../src/exec/secret-env.js';
 
@@ -286,6 +286,17 @@ describe('Masker with long forms sharing their first characters', () => {
     expect(m.mask('<shared-prefix-0>')).toBe('<***refix-0>');
     expect(m.mask('<abcd-and-abcdefghijklmnopXYZ>')).toBe('<abcd-and-abcdefghijklmnopXYZ>');
     expect(new Masker(['abcd', 'abcdefghijklmnopqrstu']).mask('<abcdefghijklmnopXYZ>')).toBe('<***efghijklmnopXYZ>');
+    // The first 16 characters alone are no secret.
+    expect(new Masker(['abcdefghijklmnopqrstu']).mask('<abcdefghijklmnopXYZ>')).toBe('<abcdefghijklmnopXYZ>');
+  });
+
+  it.each([
+    [[], ''],
+    [['ab', 'abc', 'abd', 'x/y'], '(?:ab(?:(?:c|d))?|x\\/y)'],
+    [['same-start-1', 'same-start-22', 'same-start-1'], 'same-start-(?:1|22)'],
+    [['a.b', 'a*c'], 'a(?:\\*c|\\.b)'],
+  ])('writes the forms %j as the trie %s', (forms, source) => {
+    expect(trieSource(forms)).toBe(source);
   });
 
   it('agrees with the reference implementation on random texts, whole and streamed', () => {
