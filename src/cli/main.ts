@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { setImporter, type Importer } from '../import-module.js';
 import { packagePath } from '../package-root.js';
-import { describeError } from './errors.js';
+import { crashReport, crashStateDir, sourceMappedStack, writeCrashReport } from './crash.js';
+import { describeError, isInternalError } from './errors.js';
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
@@ -294,13 +295,38 @@ export async function main(argv: string[], launch: Launch = {}): Promise<void> {
   });
   const program = buildProgram(launch);
   try {
+    // A documented way to see the crash path work end to end (its test uses it).
+    if (process.env.MAINT_CRASH_TEST === '1') throw new Error('MAINT_CRASH_TEST=1: a deliberate crash');
     await program.parseAsync(argv);
   } catch (err) {
-    const { lines, exitCode } = describeError(err);
+    const { lines, exitCode } = isInternalError(err) ? reportCrash(err, argv) : describeError(err);
     for (const line of lines) process.stderr.write(line + '\n');
     process.exitCode = exitCode === 0 ? 0 : exitCode;
     // commander signals --help / --version through its exit override with code 0.
     const code = (err as { code?: string; exitCode?: number }).code;
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') process.exitCode = 0;
   }
+}
+
+/**
+ * An internal error: the source-mapped stack to a crash file, one line to the terminal (and the
+ * stack too with MAINT_DEBUG=1). Whatever fails in here must not hide the original error.
+ */
+function reportCrash(err: unknown, argv: string[]): { lines: string[]; exitCode: number } {
+  let ver: string | undefined;
+  let crashFile: string | null = null;
+  try {
+    ver = version();
+  } catch {
+    ver = undefined;
+  }
+  const now = new Date();
+  try {
+    const text = crashReport(err, { version: ver ?? 'unknown', argv, now });
+    crashFile = writeCrashReport(text, crashStateDir(argv, process.env, process.cwd()), now);
+    if (process.env.MAINT_DEBUG === '1') process.stderr.write(text);
+  } catch {
+    if (process.env.MAINT_DEBUG === '1') process.stderr.write(sourceMappedStack(String((err as Error)?.stack ?? err)) + '\n');
+  }
+  return describeError(err, { version: ver, crashFile });
 }

@@ -3,7 +3,6 @@
  * its includes, read vars, plan. Every problem becomes one InvalidInput (exit 2) before anything runs.
  */
 import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { loadConfig, type Config, type ConfigFlags } from '../config/config.js';
 import { unsafeFiles } from '../config/permissions.js';
 import { secretsFromEnv } from '../exec/secret-env.js';
@@ -12,6 +11,8 @@ import type { Plan } from '../plan/types.js';
 import { cacheDir } from '../record/journal.js';
 import { RunbookLibrary, SHIPPED_RUNBOOKS } from '../runbook/library.js';
 import { openParseCache } from '../runbook/parse-cache.js';
+import { parseYamlSource } from '../runbook/yaml-source.js';
+import type { VarSources } from '../plan/vars.js';
 import { InvalidInput, UsageError } from './errors.js';
 
 export interface PlanFlags extends ConfigFlags {
@@ -43,14 +44,14 @@ export async function preparePlan(name: string, flags: PlanFlags, cache: CacheUs
   if (!ref) throw new UsageError(library.unknownMessage(name));
   const tree = library.loadTree(ref);
   const explicit = parseVarFlags(flags.var ?? []);
-  const file = flags.varsFile ? readVarsFile(flags.varsFile) : {};
+  const varsFile = flags.varsFile !== undefined ? readVarsFile(flags.varsFile) : { file: {} };
   if (tree.diagnostics.length > 0 || !tree.root) throw new InvalidInput(tree.diagnostics);
   const unsafe = unsafeFiles([...[...tree.runbooks.values()].map((rb) => rb.file), ...(config.file ? [config.file] : [])]);
   if (unsafe.length > 0) throw new InvalidInput(unsafe);
   const { plan, diagnostics } = buildPlan({
     root: tree.root,
     runbooks: tree.runbooks,
-    sources: { explicit, file, env: process.env, config: config.vars },
+    sources: { explicit, ...varsFile, env: process.env, config: config.vars },
     from: flags.from,
     only: flags.only,
   });
@@ -73,20 +74,27 @@ export function parseVarFlags(pairs: string[]): Record<string, string> {
   return out;
 }
 
-function readVarsFile(path: string): Record<string, unknown> {
+/**
+ * A `--vars-file`: YAML (or JSON) mapping var names to values, with the line of each key so an
+ * unknown one can be pointed at. One that cannot be read or parsed is exit 2 with the reason.
+ */
+export function readVarsFile(path: string): Pick<VarSources, 'file' | 'fileOrigin'> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (err) {
     throw new UsageError(`--vars-file ${path}: ${(err as Error).message}`);
   }
-  let data: unknown;
+  let source: ReturnType<typeof parseYamlSource>;
   try {
-    data = parseYaml(text);
+    source = parseYamlSource(path, text);
   } catch (err) {
+    // The YAML library refuses some documents outright (an alias bomb): still the file's fault.
     throw new UsageError(`--vars-file ${path}: ${(err as Error).message.split('\n')[0]}`);
   }
-  if (data === null || data === undefined) return {};
+  if (source.errors.length > 0) throw new InvalidInput(source.errors);
+  const data = source.data;
+  if (data === null || data === undefined) return { file: {}, fileOrigin: { path } };
   if (typeof data !== 'object' || Array.isArray(data)) throw new UsageError(`--vars-file ${path}: expected a mapping of var names to values`);
-  return data as Record<string, unknown>;
+  return { file: data as Record<string, unknown>, fileOrigin: { path, keyAt: (key) => source.locate([key], { key: true }) } };
 }

@@ -9,15 +9,16 @@ import '../zod-setup.js'; // before any schema is built
 import { formatPath } from '../runbook/diagnostics.js';
 import { meant } from '../runbook/did-you-mean.js';
 import { parseYamlSource, type YamlSource } from '../runbook/yaml-source.js';
-import { InvalidInput } from '../cli/errors.js';
+import { InvalidInput, UsageError } from '../cli/errors.js';
+import { kernelFsProblem } from './kernel-fs.js';
 import { importModule } from '../import-module.js';
 import { NotifyTargetSchema, type NotifyTarget } from '../notify/webhook.js';
 import type { CosmiconfigResult } from 'cosmiconfig';
 
 const ConfigSchema = z.strictObject({
   runbooks: z.optional(z.array(z.string())),
-  log: z.optional(z.string()),
-  state: z.optional(z.string()),
+  log: z.optional(z.string().check(z.minLength(1, 'a file path, not empty'))),
+  state: z.optional(z.string().check(z.minLength(1, 'a folder path, not empty'))),
   vars: z.optional(z.record(z.string(), z.unknown())),
   secret_env: z.optional(z.array(z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/)))),
   output_cap: z.optional(
@@ -25,7 +26,7 @@ const ConfigSchema = z.strictObject({
   ),
   notify: z.optional(z.array(NotifyTargetSchema)),
   healthcheck: z.optional(z.string().check(z.url())),
-  metrics: z.optional(z.string()),
+  metrics: z.optional(z.string().check(z.minLength(1, 'a file path, not empty'))),
 });
 
 /** cosmiconfig's defaults plus the YAML names the docs use (`maint.config.yaml`). */
@@ -104,7 +105,18 @@ function yamlLoader(sources: Map<string, YamlSource>) {
   };
 }
 
+/**
+ * An empty path would resolve to the current folder: `--log ''` would make the log a folder and
+ * `--state ''` spread the journal over the project. Said at once; an empty MAINT_* variable is
+ * taken as unset, as an empty environment variable usually is.
+ */
+function refuseEmptyPaths(flags: ConfigFlags): void {
+  const empty = (['log', 'state'] as const).filter((k) => flags[k] === '');
+  if (empty.length > 0) throw new UsageError(`${empty.map((k) => `--${k}`).join(', ')}: an empty path; give a ${empty.length === 1 && empty[0] === 'state' ? 'folder' : 'path'} or leave the flag out`);
+}
+
 export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<Config> {
+  refuseEmptyPaths(flags);
   // CommonJS: its exports are the default export of a dynamic import (in Node and in the bundle).
   const { cosmiconfig } = (await import('cosmiconfig')).default;
   const sources = new Map<string, YamlSource>();
@@ -145,13 +157,17 @@ export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = pr
     file = parsed.data;
   }
   const fromFile = (p: string | undefined) => (p === undefined ? undefined : resolve(base, p));
-  const fromHere = (p: string | undefined) => (p === undefined ? undefined : resolve(cwd, p));
+  const fromHere = (p: string | undefined) => (p === undefined || p === '' ? undefined : resolve(cwd, p));
   const envList = env.MAINT_RUNBOOKS ? env.MAINT_RUNBOOKS.split(':').filter(Boolean) : undefined;
 
+  const state = fromHere(flags.state) ?? fromHere(env.MAINT_STATE) ?? fromFile(file.state) ?? resolve(cwd, '.maint');
+  // Checked here, before anything (the parse cache, the journal) creates folders under it.
+  const kernel = kernelFsProblem(state);
+  if (kernel) throw new UsageError(`state folder ${state}: ${kernel}`);
   return {
     runbooks: flags.runbooks?.map((p) => resolve(cwd, p)) ?? envList?.map((p) => resolve(cwd, p)) ?? file.runbooks?.map((p) => resolve(base, p)) ?? [resolve(cwd, 'runbooks')],
     log: fromHere(flags.log) ?? fromHere(env.MAINT_LOG) ?? fromFile(file.log) ?? resolve(cwd, 'maintenance-log.md'),
-    state: fromHere(flags.state) ?? fromHere(env.MAINT_STATE) ?? fromFile(file.state) ?? resolve(cwd, '.maint'),
+    state,
     vars: file.vars ?? {},
     secretEnv: file.secret_env ?? [],
     notify: (file.notify ?? []) as NotifyTarget[],

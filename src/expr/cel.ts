@@ -75,6 +75,9 @@ function celEnv(): Environment {
     // Operators write `{"ok": true, "n": 3}` in outputs; CEL's strict
     // homogeneous literals would reject it.
     homogeneousAggregateLiterals: false,
+    // `env.?NAME.orValue("x")` and `vars.?name`: reading something that may be absent without
+    // an error (`has(env.NAME)` works as well).
+    enableOptionalTypes: true,
   })
     .registerType('maint.Step', { ctor: CelStep, fields: { ...STEP_FIELDS } })
     .registerType('maint.Runbook', { ctor: CelRunbook, fields: { ...RUNBOOK_FIELDS } });
@@ -108,7 +111,12 @@ export function compile(source: string): CompiledExpr {
   } catch (err) {
     throw toExprError(err);
   }
-  const checked = parsed.check();
+  let checked: ReturnType<typeof parsed.check>;
+  try {
+    checked = parsed.check();
+  } catch (err) {
+    throw toExprError(err);
+  }
   if (!checked.valid) throw toExprError(checked.error);
   const refs = emptyReferences();
   collectReferences(parsed.ast, refs);
@@ -186,6 +194,9 @@ function celContext(ctx: ExprContext, roots: readonly string[]): Record<string, 
       case 'runbook':
         if (ctx.runbook) out.runbook = celRunbook(ctx.runbook);
         break;
+      case 'env':
+        if (ctx.env) out.env = plainEnv(ctx.env);
+        break;
       case 'duration':
         if (ctx.duration !== undefined) {
           out.duration = typeof ctx.duration === 'number' ? celDuration(ctx.duration) : ctx.duration;
@@ -197,6 +208,17 @@ function celContext(ctx: ExprContext, roots: readonly string[]): Record<string, 
       }
     }
   }
+  return out;
+}
+
+/**
+ * `process.env` is an exotic object the CEL library refuses ("Unsupported type: object"): copy
+ * its string entries into a plain map. Unset names are absent, so `env.NOPE` is a "no such key"
+ * error and `has(env.NOPE)` is false.
+ */
+function plainEnv(env: Record<string, string | undefined>): Record<string, string> {
+  const out: Record<string, string> = Object.create(null);
+  for (const [k, v] of Object.entries(env)) if (typeof v === 'string') out[k] = v;
   return out;
 }
 
@@ -239,9 +261,26 @@ function toExprError(err: unknown): ExprError {
       );
     }
     const prefix = err instanceof ParseError ? 'syntax error: ' : '';
-    return new ExprError(prefix + err.summary, opts);
+    return new ExprError(prefix + (err instanceof EvaluationError ? readable(err.code, err.summary) : err.summary), opts);
   }
+  // Anything else the library throws (a RangeError from a deep expression, a TypeError from a
+  // value it did not expect) is still a problem with this expression, not a crash of maint.
   return new ExprError(err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+/**
+ * Evaluation errors reworded for someone who wrote a runbook rather than a CEL engine: the
+ * missing key quoted with how to test for it, and `dyn<string>` shown as the `string` it holds.
+ */
+export function readable(code: string | undefined, summary: string): string {
+  const text = summary.replace(/dyn<([^<>]+)>/g, '$1');
+  const key = /^No such key: (.*)$/.exec(text)?.[1];
+  if (key?.startsWith('index out of bounds')) return `index out of range (${key.replace(/^index out of bounds,\s*/, '')})`;
+  if (code === 'no_such_key' && key !== undefined) {
+    return `no such key "${key}" (test it with has(…) or read it with .?${/^\w+$/.test(key) ? key : 'key'}.orValue(…))`;
+  }
+  if (code === 'unsupported_type') return `${text}: a value the expression engine cannot read`;
+  return text;
 }
 
 function unknownNameMessage(name: string): string {

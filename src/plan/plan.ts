@@ -1,17 +1,24 @@
 /**
  * The planner: a pure function from validated runbooks and inputs to a Plan. Vars resolved,
  * includes expanded as groups with their own vars, ids qualified, defaults applied. No I/O.
+ *
+ * Two phases: resolveScopes (scopes.ts) resolves and checks every scope's vars and `env:`, which
+ * is where input can be wrong; then the plan is built from the resolved scopes, which evaluates
+ * nothing and so cannot fail. Every problem of both comes back at once, as diagnostics.
  */
-import { compile, evaluateBool, references, type CompiledExpr } from '../expr/cel.js';
-import { parseTemplate, renderValue, templateReferences, type Template } from '../expr/template.js';
-import { meant } from '../runbook/did-you-mean.js';
+import { compile, references, type CompiledExpr } from '../expr/cel.js';
+import { parseTemplate, type Template } from '../expr/template.js';
 import type { Diagnostic } from '../runbook/diagnostics.js';
 import { parseDuration } from '../runbook/duration.js';
 import type { LoadedRunbook } from '../runbook/parse.js';
 import type { RetryInput, StepInput } from '../runbook/schema.js';
 import { asList, type StepSite } from '../runbook/walk.js';
 import type { CommandSpec, Plan, PlanStep, RetrySpec, Scope, StepBase } from './types.js';
-import { resolveVars, type VarSources } from './vars.js';
+import { resolveScopes } from './scopes.js';
+import { selectSteps } from './select.js';
+import type { VarSources } from './vars.js';
+
+export { flatten } from './select.js';
 
 export interface PlanInput {
   root: LoadedRunbook;
@@ -34,15 +41,11 @@ const DEFAULT_KILL_GRACE_MS = 5000;
 const DEFAULT_RETRY_DELAY_MS = 1000;
 
 export function buildPlan(input: PlanInput): PlanResult {
-  const diagnostics: Diagnostic[] = [];
-  const secrets: string[] = [];
-  const requires = new Set<string>();
   const { root } = input;
-
-  const rootVars = resolveVars(root, input.sources, { checkUnknown: true });
-  diagnostics.push(...rootVars.diagnostics);
-  secrets.push(...rootVars.secrets);
-  const rootScope: Scope = { prefix: '', runbook: root.name, vars: rootVars.vars };
+  const scopes = resolveScopes(input);
+  const diagnostics: Diagnostic[] = [...scopes.diagnostics];
+  const requires = new Set<string>();
+  const rootScope: Scope = scopes.root;
 
   const tpl = (src: string): Template => {
     const { template } = parseTemplate(src);
@@ -118,33 +121,17 @@ export function buildPlan(input: PlanInput): PlanResult {
       if (step.parallel !== undefined) {
         return { ...base, kind: 'parallel', children: step.parallel.map(planStep), concurrency: step.concurrency ?? step.parallel.length };
       }
-      return planInclude(step, site, base);
+      return planInclude(step, base);
     };
 
-    const planInclude = (step: StepInput, site: StepSite, base: StepBase): PlanStep => {
+    const planInclude = (step: StepInput, base: StepBase): PlanStep => {
       const name = step.runbook!;
-      const included = input.runbooks.get(name)!;
-      const ctx = { vars: scope.vars, env: input.sources.env, runbook: { name: scope.runbook, run_id: '' } };
-      const explicit: Record<string, unknown> = {};
-      for (const [key, value] of Object.entries(step.vars ?? {})) {
-        if (typeof value !== 'string') {
-          explicit[key] = value;
-          continue;
-        }
-        const t = tpl(value);
-        if (templateReferences(t).roots.has('steps')) {
-          diagnostics.push(rb.source.at([...site.path, 'vars', key], 'include vars are resolved before the run starts: they may read vars and env, not steps'));
-          continue;
-        }
-        explicit[key] = renderValue(t, ctx);
-      }
-      const resolved = resolveVars(included, { ...input.sources, explicit, file: {} });
-      diagnostics.push(...resolved.diagnostics);
-      secrets.push(...resolved.secrets);
-      const inner: Scope = { prefix: `${base.qid}.`, runbook: name, vars: resolved.vars };
+      const included = input.runbooks.get(name);
+      const inner = scopes.includes.get(base.qid);
+      // Phase one reported a missing runbook or one nested too deep: an empty group stands in.
+      if (!included || !inner) return { ...base, kind: 'include', runbook: name, inner: { prefix: `${base.qid}.`, runbook: name, vars: {} }, children: [], finally: [] };
       // An include that is off before the run starts (`when: vars.kubernetes`) needs none of its tools.
-      const off = base.when !== undefined && isStaticallyFalse(base.when, ctx);
-      const { steps, fin } = depth > 20 ? { steps: [], fin: [] } : planRunbook(included, inner, depth + 1, off ? new Set() : needs);
+      const { steps, fin } = planRunbook(included, inner, depth + 1, scopes.off.has(base.qid) ? new Set() : needs);
       return { ...base, kind: 'include', runbook: name, inner, children: steps, finally: fin };
     };
 
@@ -152,7 +139,7 @@ export function buildPlan(input: PlanInput): PlanResult {
   };
 
   const { steps, fin } = planRunbook(root, rootScope, 0, requires);
-  diagnostics.push(...select(steps, input, root));
+  diagnostics.push(...selectSteps(steps, input, root));
   if (diagnostics.length > 0) return { plan: null, diagnostics };
 
   const objectives = root.input.objectives;
@@ -169,20 +156,9 @@ export function buildPlan(input: PlanInput): PlanResult {
       objectives: objectives ? { rtoMs: ms(objectives.rto), rpoMs: ms(objectives.rpo) } : undefined,
       steps,
       finally: fin,
-      secrets: [...new Set(secrets)],
+      secrets: [...new Set(scopes.secrets)],
     },
   };
-}
-
-/** A `when` that reads only vars and env, and is false with them. */
-function isStaticallyFalse(when: CompiledExpr, ctx: { vars: Record<string, unknown>; env: Record<string, string | undefined> }): boolean {
-  const roots = references(when.source).roots;
-  if ([...roots].some((r) => r !== 'vars' && r !== 'env')) return false;
-  try {
-    return !evaluateBool(when, { ...ctx, env: ctx.env as Record<string, string>, steps: {}, now: new Date(), runbook: { name: '', run_id: '' } });
-  } catch {
-    return false;
-  }
 }
 
 function ms(d: string | undefined): number | undefined {
@@ -194,49 +170,3 @@ function retrySpec(defaults: RetryInput | undefined, own: RetryInput | undefined
   return { attempts: r.attempts ?? 1, delayMs: ms(r.delay) ?? DEFAULT_RETRY_DELAY_MS, backoff: r.backoff ?? 1 };
 }
 
-/** Every step with its descendants, depth first. */
-export function flatten(steps: PlanStep[]): PlanStep[] {
-  return steps.flatMap((s) => [s, ...(s.kind === 'parallel' || s.kind === 'include' ? flatten(s.children) : [])]);
-}
-
-/** Mark what --from / --only leave out. A nested --only keeps its ancestors as the way in. */
-function select(steps: PlanStep[], input: PlanInput, root: LoadedRunbook): Diagnostic[] {
-  const { from, only } = input;
-  if (from === undefined && only === undefined) return [];
-  const all = flatten(steps);
-  const diagnostics: Diagnostic[] = [];
-  const find = (flag: string, id: string) => {
-    const hit = all.find((s) => s.qid === id) ?? all.find((s) => s.id === id && s.scope.prefix === '');
-    if (!hit) {
-      diagnostics.push({ file: root.file, line: 1, col: 1, path: '', message: `${flag} ${id}: no such step${meant(id, all.map((s) => s.qid))}` });
-    }
-    return hit;
-  };
-  if (from !== undefined) {
-    const start = find('--from', from);
-    if (start) {
-      const topIndex = steps.findIndex((s) => s === start || flatten([s]).includes(start));
-      steps.slice(0, topIndex).forEach((s) => markSkip(s, `before --from ${from}`));
-    }
-  }
-  if (only !== undefined) {
-    const target = find('--only', only);
-    if (target) {
-      const keep = (s: PlanStep): boolean => {
-        if (s === target) return true;
-        if (s.kind !== 'parallel' && s.kind !== 'include') return false;
-        const inside = s.children.map(keep);
-        s.children.forEach((c, i) => {
-          if (!inside[i]) markSkip(c, `not --only ${only}`);
-        });
-        return inside.some(Boolean);
-      };
-      for (const s of steps) if (!keep(s)) markSkip(s, `not --only ${only}`);
-    }
-  }
-  return diagnostics;
-}
-
-function markSkip(step: PlanStep, reason: string) {
-  step.skip ??= reason;
-}

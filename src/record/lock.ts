@@ -2,10 +2,12 @@
  * One run of a runbook at a time per state dir. The lock is a file created exclusively; a lock
  * whose maint is gone (SIGKILL, reboot) is stale and taken over, and said so.
  */
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MaintError } from '../cli/errors.js';
+import { ensureDir } from '../fs/ensure-dir.js';
 import { isRunAlive } from './recover.js';
 
 export interface LockInfo {
@@ -35,12 +37,17 @@ function readLock(file: string): LockInfo | null {
  */
 export function acquireLock(stateDir: string, runbook: string, runId: string): { release: () => void; tookOver?: LockInfo } {
   const file = lockPath(stateDir, runbook);
-  mkdirSync(join(stateDir, 'locks'), { recursive: true, mode: 0o750 });
+  try {
+    ensureDir(join(stateDir, 'locks'));
+  } catch (err) {
+    throw new MaintError(`${(err as Error).message}; nothing was run`, 2);
+  }
   const mine: LockInfo = { pid: process.pid, host: hostname(), startedAt: Date.now(), runId };
   // Written aside, then linked into place: link fails when the lock exists, and a reader
-  // never sees a half-written lock.
-  const tmp = `${file}.${process.pid}.tmp`;
-  writeFileSync(tmp, JSON.stringify(mine) + '\n', { mode: 0o640 });
+  // never sees a half-written lock. The aside name is unguessable and created exclusively,
+  // so nobody can plant a file (or a symlink) there for maint to write through.
+  const tmp = `${file}.${randomBytes(12).toString('hex')}.tmp`;
+  writeFileSync(tmp, JSON.stringify(mine) + '\n', { mode: 0o600, flag: 'wx' });
   let tookOver: LockInfo | undefined;
   try {
     for (let attempt = 0; ; attempt++) {

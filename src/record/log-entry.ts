@@ -4,6 +4,7 @@
  * tool output) is flattened to one line, cut, and escaped only where it would change the
  * structure or rendering; the header lines end in two spaces (a markdown hard line break).
  */
+import { constants } from 'node:os';
 import type { StepStatus } from '../exec/events.js';
 import { formatDuration } from '../runbook/duration.js';
 import { compactDuration as compact, failedOnDr, type DrResult } from './dr.js';
@@ -28,8 +29,8 @@ export function formatLogEntry(run: RunRecord, opts: { dr?: DrResult } = {}): st
     `**Performed by**: ${inline(run.by, NAME_MAX)} (${via}`,
     `**Run**: ${inline(run.runId, NAME_MAX)} (${code(`maint run ${run.runbook}`)})`,
     ...(run.resumedFrom ? [`**Resumes**: ${inline(run.resumedFrom, NAME_MAX)}`] : []),
-    `**Start**: ${utcDate(run.startedAt)} ${new Date(run.startedAt).toISOString().slice(11, 19)} UTC`,
-    `**Duration**: ${formatDuration(run.durationMs)}`,
+    `**Start**: ${utcDate(run.startedAt)} ${utcTime(run.startedAt)} UTC`,
+    `**Duration**: ${formatDuration(run.durationMs)}${run.recovered ? `, to the last sign of life in the journal (${inline(run.recovered.lastSeen, NAME_MAX)}, ${utcTime(run.recovered.lastSeenAt)} UTC)` : ''}`,
     `**Result**: ${result(run)}${run.forced ? ', forced outside the window' : ''}`,
     ...(run.forced ? [`**Forced**: by ${inline(run.forced.by, NAME_MAX)}: ${inline(run.forced.reason, REASON_MAX)}`] : []),
     ...(dr ? [`**DR objectives**: ${drLine(dr)}`] : []),
@@ -63,6 +64,17 @@ export function formatLogEntry(run: RunRecord, opts: { dr?: DrResult } = {}): st
 // Sections
 
 function result(run: RunRecord): string {
+  const skipped = run.rollbacks.filter((r) => r.skipped).length;
+  return resultWord(run) + (skipped ? `, ${skipped === 1 ? 'a rollback' : `${skipped} rollbacks`} skipped` : '');
+}
+
+/** The signal behind an exit code of 128 + n, when n is one (130 → SIGINT). */
+export function signalOfExit(exitCode: number): string | undefined {
+  if (exitCode <= 128) return undefined;
+  return Object.entries(constants.signals).find(([, n]) => n === exitCode - 128)?.[0];
+}
+
+function resultWord(run: RunRecord): string {
   switch (run.status) {
     case 'passed':
       return run.steps.some((s) => s.status === 'warned' || s.status === 'issue' || (s.warnings?.length ?? 0) > 0)
@@ -75,8 +87,13 @@ function result(run: RunRecord): string {
       return 'failed, ROLLBACK FAILED';
     case 'paused':
       return `paused at ${pausedName(run)}`;
-    case 'interrupted':
-      return 'interrupted';
+    case 'interrupted': {
+      if (run.recovered) {
+        return `interrupted: maint (pid ${run.recovered.pid}) stopped without recording the end (killed, out of memory, or the machine went down); recorded by a later maint command`;
+      }
+      const signal = signalOfExit(run.exitCode);
+      return signal ? `interrupted by ${signal}` : 'interrupted';
+    }
     default: {
       const never: never = run.status;
       return String(never);
@@ -171,7 +188,12 @@ function stepLine(s: StepRecord, prefix: string): string {
 
 function rollbackLine(r: RollbackRecord): string {
   if (r.manual !== undefined) return `- [ ] ${inline(r.name, NAME_MAX)} — undo by hand (see follow-ups)`;
+  // The executor's reason for a skipped rollback starts with "skipped: "; said once is enough.
+  const why = r.reason?.replace(/^skipped: /, '');
+  if (r.skipped) return `- [ ] ${inline(r.name, NAME_MAX)} — rollback skipped${why ? `: ${inline(why, REASON_MAX)}` : ''}`;
   const took = ` (${formatDuration(r.durationMs)})`;
+  // Cut short by the second signal: it did not fail, it did not finish.
+  if (!r.ok && r.reason === 'interrupted') return `- [ ] ${inline(r.name, NAME_MAX)}${took} — rollback interrupted`;
   return r.ok
     ? `- [x] ${inline(r.name, NAME_MAX)}${took}`
     : `- [ ] ${inline(r.name, NAME_MAX)}${took} — rollback failed${r.reason ? `: ${inline(r.reason, REASON_MAX)}` : ''}`;
@@ -201,6 +223,9 @@ function followUps(run: RunRecord, dr: DrResult | undefined): string[] {
   if (run.status === 'interrupted') out.push('The run was interrupted: check the state the system was left in');
   for (const r of run.rollbacks) {
     if (r.manual !== undefined) out.push(`Undo ${inline(r.name, NAME_MAX)} by hand: ${inline(r.manual, REASON_MAX)}`);
+    else if (r.skipped) out.push(`Undo ${inline(r.name, NAME_MAX)} by hand: its rollback was skipped`);
+    // A failed rollback of a run that ended another way (interrupted, a rollback cut short).
+    else if (!r.ok && run.status !== 'rollback_failed') out.push(`Check ${inline(r.name, NAME_MAX)} by hand: its rollback did not finish`);
   }
   if (run.status === 'paused') out.push(`Resume: ${code(`maint resume ${run.runId} --yes`)} (paused at ${pausedName(run)})`);
   for (const s of run.steps) {
@@ -234,6 +259,10 @@ function drLine(dr: DrResult): string {
 
 function utcDate(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
+}
+
+function utcTime(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
 }
 
 const ANSI = /\u001b\[[0-?]*[ -/]*[@-~]|\u001b\][^\u0007\u001b]*(?:\u0007|\u001b\\)?|\u001b[@-_]/g;

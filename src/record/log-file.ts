@@ -5,14 +5,45 @@
  * interleave. Old entries are never rewritten.
  */
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, open, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, open, stat, unlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { MaintError } from '../cli/errors.js';
+import { ensureDir, explainErrno, PathError } from '../fs/ensure-dir.js';
 
 export const LOG_HEADER = '# Maintenance log\n';
 const MODE = 0o640;
 
+/**
+ * Append `entry`; the problem in one line when it could not be written (a full disk, a folder
+ * where the file should be, …), so a run that has ended still ends cleanly and says so.
+ */
+export async function tryAppendLogEntry(file: string, entry: string): Promise<string | undefined> {
+  try {
+    await append(file, entry);
+    return undefined;
+  } catch (err) {
+    return logProblem(file, err);
+  }
+}
+
+/** The one-line problem for an error out of appendLogEntry. */
+export function logProblem(file: string, err: unknown): string {
+  if (err instanceof PathError) return `log entry not written: ${err.message}`;
+  const e = err as NodeJS.ErrnoException;
+  return `log entry not written to ${file}: ${e.code ? explainErrno(e.code, file) : e.message}`;
+}
+
+/** Append `entry`, or throw a MaintError (exit 1) saying in one line why it could not be written. */
 export async function appendLogEntry(file: string, entry: string): Promise<void> {
-  await mkdir(dirname(file), { recursive: true });
+  try {
+    await append(file, entry);
+  } catch (err) {
+    throw new MaintError(logProblem(file, err), 1);
+  }
+}
+
+async function append(file: string, entry: string): Promise<void> {
+  ensureDir(dirname(file));
   await createWithHeader(file);
   const fh = await open(file, 'a', MODE);
   try {

@@ -47,7 +47,7 @@ export function applyEvent(rec: RunRecord, e: RunEvent, outputFile?: (qid: strin
       rec.dr = e.dr;
       return rec;
     case 'rollback:end':
-      rec.rollbacks.push({ qid: e.qid, name: e.name, ok: e.ok, durationMs: e.durationMs, reason: e.reason });
+      rec.rollbacks.push({ qid: e.qid, name: e.name, ok: e.ok, durationMs: e.durationMs, reason: e.reason, ...(wasSkipped(e) ? { skipped: true } : {}) });
       rec.durationMs = e.time - rec.startedAt;
       return rec;
     case 'rollback:manual':
@@ -65,6 +65,14 @@ export function applyEvent(rec: RunRecord, e: RunEvent, outputFile?: (qid: strin
       return never;
     }
   }
+}
+
+/**
+ * A rollback a second signal skipped: the executor marks its rollback:end `skipped: true`. Read
+ * through a guard so the record does not depend on which version of the event type it is built with.
+ */
+export function wasSkipped(e: Extract<RunEvent, { type: 'rollback:end' }>): boolean {
+  return 'skipped' in e && (e as { skipped?: unknown }).skipped === true;
 }
 
 /** Who and how: `user@host`, and whether a terminal, cron or a CI job started the run. */

@@ -29,6 +29,21 @@ export interface RollbackRecord {
   reason?: string;
   /** Nothing ran: what a person should do to undo the step. */
   manual?: string;
+  /** Not run: a second signal skipped the rollbacks (the step's change is still in place). */
+  skipped?: boolean;
+}
+
+/**
+ * A run closed by a later maint command: the maint that ran it stopped (SIGKILL, OOM, power)
+ * without recording how the run ended, so its journal is all there is.
+ */
+export interface RecoveredRun {
+  /** The maint process that stopped. */
+  pid: number;
+  /** When the journal last heard from the run: the end of its measured duration. */
+  lastSeenAt: number;
+  /** What that last sign was: `a journal event`, or `output of <step>`. */
+  lastSeen: string;
 }
 
 export interface RunRecord {
@@ -59,4 +74,6 @@ export interface RunRecord {
    * steps all passed, the run is `failed` with exit 1.
    */
   dr?: DrResult;
+  /** Set when a later maint command closed the run from its journal. */
+  recovered?: RecoveredRun;
 }

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { maint, project, ROOT } from '../helpers/cli.js';
+import { assertNoInternalError, childEnv, maint, project, ROOT } from '../helpers/cli.js';
 
 const ONE_STEP = { 'one.yaml': 'steps:\n  - { name: one, run: [/bin/true], readonly: true }\n' };
 
@@ -20,7 +20,8 @@ function packageCopy(): string {
 }
 
 function run(pkg: string, args: string[], cwd: string, nodeFlags: string[] = []) {
-  const r = spawnSync(process.execPath, [...nodeFlags, join(pkg, 'bin/maint.js'), ...args], { cwd, encoding: 'utf8', env: { ...process.env, NO_COLOR: '1' } });
+  const r = spawnSync(process.execPath, [...nodeFlags, join(pkg, 'bin/maint.js'), ...args], { cwd, encoding: 'utf8', env: childEnv() });
+  assertNoInternalError(args.join(' '), r.status, `${r.stderr}\n${r.stdout}`);
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 

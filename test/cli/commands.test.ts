@@ -43,7 +43,7 @@ describe('maint list, --version, colour', () => {
 
 describe('curl against a local HTTP service', () => {
   it('checks status and latency with outputs and expect', async () => {
-    if (!requireTool('curl')) return;
+    requireTool('curl');
     let slow = false;
     const server = createServer((req, res) => {
       const reply = () => {

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { requireTool } from '../helpers/tools.js';
-import { BIN, maint, project, ROOT } from '../helpers/cli.js';
+import { BIN, childEnv, maint, project, ROOT } from '../helpers/cli.js';
 
 const SHIPPED = readdirSync(join(ROOT, 'runbooks')).filter((f) => !f.startsWith('_')).map((f) => f.replace(/\.yaml$/, ''));
 
@@ -21,7 +21,7 @@ beforeAll(() => {
 
 /** Runs `script` in `shell` in the project with that PATH; its stdout lines. */
 function shell(name: string, args: string[], script?: string): { code: number | null; out: string[]; stderr: string } {
-  const r = spawnSync(name, [...args, ...(script === undefined ? [] : [script])], { cwd: dir, env: { ...process.env, PATH: path }, encoding: 'utf8' });
+  const r = spawnSync(name, [...args, ...(script === undefined ? [] : [script])], { cwd: dir, env: childEnv({ PATH: path }), encoding: 'utf8' });
   return { code: r.status, out: r.stdout.split('\n').filter(Boolean), stderr: r.stderr };
 }
 
@@ -63,7 +63,7 @@ describe('maint completion', () => {
     const script = await maint(['completion', 'zsh'], { cwd: dir });
     expect(script.code).toBe(0);
     expect(script.stdout).toMatch(/^#compdef maint\n/);
-    if (!requireTool('zsh')) return;
+    requireTool('zsh');
     const file = join(mkdtempSync(join(tmpdir(), 'maint-zsh-')), '_maint');
     writeFileSync(file, script.stdout);
     expect(shell('zsh', ['-n', file]).code).toBe(0);
@@ -84,7 +84,7 @@ source ${q(file)}`;
     const script = await maint(['completion', 'fish'], { cwd: dir });
     expect(script.code).toBe(0);
     expect(script.stdout).toMatch(/^complete -c maint -n '__fish_seen_subcommand_from run dr-test plan validate history' -a '\(maint list --names 2>\/dev\/null\)'$/m);
-    if (!requireTool('fish')) return;
+    requireTool('fish');
     const file = join(mkdtempSync(join(tmpdir(), 'maint-fish-')), 'maint.fish');
     writeFileSync(file, script.stdout);
     expect(shell('fish', ['-n', file]).code).toBe(0);

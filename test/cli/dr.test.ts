@@ -31,16 +31,16 @@ describe('DR tests: measured against the objectives', () => {
     // RTO spans the one-second restore; RPO is the snapshot's age at the outage (2h, less the
     // few ms between the outage's end and `now` in the restore step).
     const dr = lines(r.stdout).find((l) => l.startsWith('DR '));
-    expect(dr).toMatch(/^DR +RTO 1(\.\d)?s \(objective 4h\) met · RPO 2h \(objective 3h\) met$/);
+    expect(dr).toMatch(/^DR +RTO \d+(\.\d)?s \(objective 4h\) met · RPO 2h \(objective 3h\) met$/);
     expect(lines(r.stdout).indexOf(dr!)).toBe(lines(r.stdout).findIndex((l) => l.startsWith('■ passed')) - 1);
     const [entry] = entries(dir);
-    expect(entry).toMatch(/\*\*Result\*\*: passed {2}\n\*\*DR objectives\*\*: RTO 1(\.\d)?s \(target 4h\) met; RPO 2h \(target 3h\) met\n/);
+    expect(entry).toMatch(/\*\*Result\*\*: passed {2}\n\*\*DR objectives\*\*: RTO \d+(\.\d)?s \(target 4h\) met; RPO 2h \(target 3h\) met\n/);
     expect(entry).toMatch(/\*\*Follow-up actions\*\*: None/);
     const prom = readFileSync(join(dir, 'maint.prom'), 'utf8');
     const rto = Number(/^maint_dr_rto_seconds\{runbook="drill"\} (\S+)$/m.exec(prom)?.[1]);
     const rpo = Number(/^maint_dr_rpo_seconds\{runbook="drill"\} (\S+)$/m.exec(prom)?.[1]);
     expect(rto).toBeGreaterThanOrEqual(1);
-    expect(rto).toBeLessThan(3);
+    expect(rto).toBeLessThan(60); // the one-second restore, on however loaded a machine
     expect(rpo).toBeGreaterThan(7190);
     expect(rpo).toBeLessThanOrEqual(7200);
   });
@@ -50,11 +50,11 @@ describe('DR tests: measured against the objectives', () => {
     const r = await maint(['run', 'drill', '--var', 'pause=1'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/ok +Restore snapshot/);
-    expect(r.stdout).toMatch(/DR +RTO 1(\.\d)?s \(objective 500ms\) MISSED · RPO 2h \(objective 3h\) met/);
+    expect(r.stdout).toMatch(/DR +RTO \d+(\.\d)?s \(objective 500ms\) MISSED · RPO 2h \(objective 3h\) met/);
     expect(r.stdout).toMatch(/■ failed in .* \(exit 1\)/);
     const [entry] = entries(dir);
     expect(entry).toContain('**Result**: failed: DR objectives missed');
-    expect(entry).toMatch(/\*\*DR objectives\*\*: RTO 1(\.\d)?s \(target 500ms\) MISSED; RPO 2h \(target 3h\) met/);
+    expect(entry).toMatch(/\*\*DR objectives\*\*: RTO \d+(\.\d)?s \(target 500ms\) MISSED; RPO 2h \(target 3h\) met/);
     expect(entry).toContain('- [ ] DR objectives missed: review the recovery procedure and the objectives');
     expect(entry).toMatch(/- \[x\] Restore snapshot/);
   });
@@ -96,7 +96,7 @@ steps:
     expect(dr.v).toBe(1);
     expect(dr.dr).toMatchObject({ objectives: { rtoMs: 4 * 3_600_000, rpoMs: 3_600_000 }, met: false });
     expect(dr.dr.rtoMs).toBeGreaterThanOrEqual(0);
-    expect(dr.dr.rtoMs).toBeLessThan(1000);
+    expect(dr.dr.rtoMs).toBeLessThan(60_000);
     expect(dr.dr.rpoMs).toBeGreaterThan(2 * 3_600_000 - 1000);
     expect(dr.dr.rpoMs).toBeLessThanOrEqual(2 * 3_600_000);
     expect(events.at(-1)).toMatchObject({ type: 'run:end', status: 'failed', exitCode: 1 });
@@ -125,7 +125,10 @@ describe('maint dr-test', () => {
     expect(noOutage.stderr).toContain('runbooks/no-outage.yaml: not a DR test: no step marked `disaster: true`');
     expect(noOutage.stderr).not.toContain('objectives');
     expect(existsSync(join(dir, 'ran'))).toBe(false);
-    expect(existsSync(join(dir, 'maintenance-log.md'))).toBe(false);
+    // A refused drill is recorded (a scheduled check that stopped working must be noticed); the
+    // dry run adds nothing.
+    const log = readFileSync(join(dir, 'maintenance-log.md'), 'utf8');
+    expect(log.match(/\*\*Result\*\*: refused, nothing was run \(exit 2\)/g)).toHaveLength(1);
     // without a name and without a dr-test runbook: an unknown runbook
     expect((await maint(['dr-test'], { cwd: dir })).code).toBe(2);
     // `maint run` runs the same runbooks as plain runbooks
@@ -144,25 +147,28 @@ describe('maint dr-test', () => {
 
 describe('maint history --dr', () => {
   it('the trend: one line per measured run, newest first; --json; --limit; the DR column in plain history', async () => {
-    const dir = project({ 'drill.yaml': DRILL.replace('rto: 4h', 'rto: 800ms'), 'other.yaml': 'steps:\n  - { name: a, run: "true" }\n' });
+    // The missed run misses its RPO (a snapshot 5h old), not its RTO: no wall clock decides it.
+    const aged = DRILL.replace('pause: "0" }', 'pause: "0", age: "2h" }').replace('duration("2h")', 'duration(vars.age)');
+    expect(aged).toContain('duration(vars.age)');
+    const dir = project({ 'drill.yaml': aged, 'other.yaml': 'steps:\n  - { name: a, run: "true" }\n' });
     expect((await maint(['run', 'drill'], { cwd: dir })).code).toBe(0);
     expect((await maint(['run', 'other'], { cwd: dir })).code).toBe(0);
-    expect((await maint(['dr-test', 'drill', '--var', 'pause=1'], { cwd: dir })).code).toBe(1);
+    expect((await maint(['dr-test', 'drill', '--var', 'age=5h'], { cwd: dir })).code).toBe(1);
 
     const trend = await maint(['history', '--dr'], { cwd: dir });
     expect(trend.code).toBe(0);
     const rows = trend.stdout.trim().split('\n');
     expect(rows[0]).toMatch(/^START \(UTC\) +RUN +RUNBOOK +RTO \(OBJECTIVE\) +RPO \(OBJECTIVE\) +DR$/);
     expect(rows).toHaveLength(3);
-    expect(rows[1]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\S+Z-[0-9a-f]+ +drill +1(\.\d)?s \(800ms\) +2h \(3h\) +MISSED$/);
-    expect(rows[2]).toMatch(/ drill +\d+ms \(800ms\) +2h \(3h\) +met$/);
+    expect(rows[1]).toMatch(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\S+Z-[0-9a-f]+ +drill +\d+(\.\d)?m?s \(4h\) +5h \(3h\) +MISSED$/);
+    expect(rows[2]).toMatch(/ drill +\d+(\.\d)?m?s \(4h\) +2h \(3h\) +met$/);
 
     const json = JSON.parse((await maint(['history', '--dr', 'drill', '--json'], { cwd: dir })).stdout);
     expect(json).toHaveLength(2);
-    expect(json[0]).toMatchObject({ runbook: 'drill', rto_objective_ms: 800, rpo_objective_ms: 3 * 3_600_000, met: false, missing: null, result: 'failed', exit_code: 1 });
-    expect(json[0].rto_ms).toBeGreaterThanOrEqual(1000);
+    expect(json[0]).toMatchObject({ runbook: 'drill', rto_objective_ms: 4 * 3_600_000, rpo_objective_ms: 3 * 3_600_000, met: false, missing: null, result: 'failed', exit_code: 1 });
+    expect(json[0].rpo_ms).toBeGreaterThan(5 * 3_600_000 - 60_000);
+    expect(json[0].rpo_ms).toBeLessThanOrEqual(5 * 3_600_000);
     expect(json[1]).toMatchObject({ runbook: 'drill', met: true, result: 'passed', exit_code: 0 });
-    expect(json[1].rto_ms).toBeLessThan(800);
     expect(json[0].start > json[1].start).toBe(true);
 
     const one = JSON.parse((await maint(['history', '--dr', '--json', '--limit', '1'], { cwd: dir })).stdout);
@@ -176,6 +182,6 @@ describe('maint history --dr', () => {
     const listed = JSON.parse((await maint(['history', '--json'], { cwd: dir })).stdout);
     expect(listed.map((r: { dr: { met: boolean } | null }) => r.dr?.met ?? null)).toEqual([false, null, true]);
     // one run: its measurement
-    expect((await maint(['history', json[0].run], { cwd: dir })).stdout).toMatch(/^DR RTO 1(\.\d)?s \(objective 800ms\) MISSED · RPO 2h \(objective 3h\) met$/m);
+    expect((await maint(['history', json[0].run], { cwd: dir })).stdout).toMatch(/^DR RTO \d+(\.\d)?m?s \(objective 4h\) met · RPO 5h \(objective 3h\) MISSED$/m);
   });
 });

@@ -12,12 +12,17 @@ describe('README runbooks', () => {
     expect(blocks.length).toBeGreaterThanOrEqual(3);
   });
   blocks.forEach((text, i) => {
-    it(`example ${i + 1} validates`, async () => {
+    it(`example ${i + 1} validates and plans`, async () => {
       const dir = project({});
       writeFileSync(join(dir, 'runbooks', `example${i + 1}.yaml`), text);
       const r = await maint(['validate', `example${i + 1}`], { cwd: dir });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
+      // …and plans as a newcomer's first try would, with nothing exported: the plan, or the
+      // missing vars as positioned problems (exit 2); a crash fails in the helper.
+      const plan = await maint(['plan', `example${i + 1}`], { cwd: dir, env: { TMPDIR: undefined, LANG: undefined } });
+      expect([0, 2], plan.stderr).toContain(plan.code);
+      if (plan.code === 2) for (const line of plan.stderr.trim().split('\n').slice(0, -1)) expect(line).toMatch(/^\S+:\d+:\d+: /);
     });
   });
 });

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { maint, project, signalWhenFileAppears } from '../helpers/cli.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { BIN, maint, project, signalWhenFileAppears } from '../helpers/cli.js';
 
 const log = (dir: string) => readFileSync(join(dir, 'maintenance-log.md'), 'utf8');
 const entries = (dir: string) => log(dir).split(/\n(?=## \d{4}-\d\d-\d\d: )/).filter((e) => e.startsWith('## '));
@@ -96,16 +97,23 @@ steps:
     expect(one.stdout).toMatch(/failed\s+second/);
 
     writeFileSync(join(dir, 'fixed'), '');
-    const resumed = await maint(['resume'], { cwd: dir });
+    // unattended, a bare resume names what it would do and does nothing
+    const bare = await maint(['resume'], { cwd: dir });
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toContain(`maint: would resume run ${runs[0].run} (two, failed `);
+    expect(bare.stderr).toMatch(/failed \d+s ago\) from step second: name the run \(maint resume \S+\) or pass --yes; nothing was resumed/);
+    expect(existsSync(join(dir, 'result'))).toBe(false);
+    const resumed = await maint(['resume', runs[0].run], { cwd: dir });
     expect(resumed.stdout).toMatch(/resuming run \S+ \(two, failed\) from step second/);
     expect(resumed.code).toBe(0);
     expect(readFileSync(join(dir, 'result'), 'utf8').trim()).toBe('got 42');
     const second = entries(dir)[1]!;
     expect(second).toContain(`**Resumes**: ${runs[0].run}`);
     expect(second).toMatch(/- \[x\] second/);
-    // nothing left to resume
-    const again = await maint(['resume'], { cwd: dir });
+    // nothing left to resume: the newest run passed
+    const again = await maint(['resume', '--yes'], { cwd: dir });
     expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/the newest run, \S+ \(two\), ended passed: nothing to resume; nothing was resumed/);
   });
 
   it('resume --yes continues a run paused at a confirm step', async () => {
@@ -142,8 +150,125 @@ steps:
     expect(hist.stderr).toMatch(/left unfinished by a maint that stopped/);
     expect(JSON.parse(hist.stdout)[0]).toMatchObject({ runbook: 'k', result: 'interrupted' });
     const [entry] = entries(dir);
-    expect(entry).toMatch(/\*\*Result\*\*: interrupted/);
+    expect(entry).toMatch(/\*\*Result\*\*: interrupted: maint \(pid \d+\) stopped without recording the end/);
     expect(entry).toMatch(/- \[x\] done before the kill/);
+    // the step that was running is listed, and the run lasted until the journal last heard from it
+    expect(entry).toMatch(/- \[ \] long \(\d+(\.\d)?m?s\) — interrupted: running when maint stopped/);
+    expect(entry).toMatch(/\*\*Duration\*\*: \d+(\.\d)?m?s, to the last sign of life in the journal \(a journal event, \d\d:\d\d:\d\d UTC\)/);
+    const one = await maint(['history', 'last', '--json'], { cwd: dir });
+    expect(JSON.parse(one.stdout).steps.map((s: { name: string; status: string }) => [s.name, s.status])).toEqual([
+      ['done before the kill', 'passed'],
+      ['long', 'interrupted'],
+    ]);
+  });
+
+  it('SIGKILL mid-step, then the runbook run again: the stale lock is taken over and both runs are in the log, the killed one first', async () => {
+    const dir = project({ 'k.yaml': 'title: Again\nsteps:\n  - { name: prepare, run: "true" }\n  - { name: slow, run: "test -f quick || { echo $$ > slow.pid; sleep 30; }" }\n' });
+    const r = await maint(['run', 'k'], { cwd: dir, env: { PATH: process.env.PATH! }, onSpawn: signalWhenFileAppears(join(dir, 'slow.pid'), 'SIGKILL') });
+    expect(r.signal).toBe('SIGKILL');
+    try {
+      process.kill(Number(readFileSync(join(dir, 'slow.pid'), 'utf8')), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    writeFileSync(join(dir, 'quick'), '');
+    const again = await maint(['run', 'k'], { cwd: dir, env: { PATH: process.env.PATH! } });
+    expect(again.code).toBe(0);
+    expect(again.stderr).toMatch(/run \S+ was left unfinished by a maint that stopped; recorded it as interrupted/);
+    expect(again.stderr).toMatch(/took over the stale lock of k/);
+    const [killed, passed, ...rest] = entries(dir);
+    expect(rest).toEqual([]);
+    expect(killed).toMatch(/\*\*Result\*\*: interrupted: maint \(pid \d+\) stopped/);
+    expect(killed).toMatch(/- \[x\] prepare/);
+    expect(killed).toMatch(/- \[ \] slow \(.*\) — interrupted: running when maint stopped/);
+    expect(passed).toMatch(/\*\*Result\*\*: passed/);
+  });
+
+  it('fifteen commands recovering the same dead run at once write its entry once', async () => {
+    const dir = project({ 'k.yaml': 'steps:\n  - { name: long, run: "echo $$ > long.pid; sleep 30" }\n' });
+    const r = await maint(['run', 'k'], { cwd: dir, onSpawn: signalWhenFileAppears(join(dir, 'long.pid'), 'SIGKILL') });
+    expect(r.signal).toBe('SIGKILL');
+    try {
+      process.kill(Number(readFileSync(join(dir, 'long.pid'), 'utf8')), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    const all = await Promise.all(Array.from({ length: 15 }, () => maint(['history', '--json'], { cwd: dir })));
+    expect(all.map((a) => a.code)).toEqual(Array(15).fill(0));
+    expect(all.filter((a) => /left unfinished by a maint that stopped/.test(a.stderr))).toHaveLength(1);
+    expect(entries(dir)).toHaveLength(1);
+    expect(readdirSync(join(dir, '.maint/running'))).toEqual([]);
+  });
+});
+
+describe('which run a bare resume picks', () => {
+  it("only the newest run: when another runbook's newer run passed, the resumable runs are listed and nothing runs", async () => {
+    const dir = project({
+      'dr.yaml': 'steps:\n  - { name: prepare, run: "true" }\n  - { name: destroy, id: destroy, run: "test -f go && echo destroyed >> trail" }\n',
+      'weekly.yaml': 'steps:\n  - { name: check, run: "true" }\n',
+    });
+    expect((await maint(['run', 'dr'], { cwd: dir })).code).toBe(1);
+    const drRun = JSON.parse((await maint(['history', '--json'], { cwd: dir })).stdout)[0].run as string;
+    expect((await maint(['run', 'weekly'], { cwd: dir })).code).toBe(0);
+    writeFileSync(join(dir, 'go'), '');
+    for (const args of [['resume', '--yes'], ['resume', 'last', '--yes'], ['resume']]) {
+      const r = await maint(args, { cwd: dir });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr).toMatch(/maint: the newest run, \S+ \(weekly\), ended passed: nothing to resume; nothing was resumed/);
+      expect(r.stderr).toMatch(new RegExp(`^  ${drRun}\\s+dr\\s+destroy\\s+failed\\s+\\d+s$`, 'm'));
+    }
+    expect(existsSync(join(dir, 'trail'))).toBe(false);
+    // named, it is resumed
+    const named = await maint(['resume', drRun], { cwd: dir });
+    expect(named.code).toBe(0);
+    expect(readFileSync(join(dir, 'trail'), 'utf8')).toBe('destroyed\n');
+  });
+
+  // A real terminal through `script` (util-linux): a person is shown the run and answers.
+  it.skipIf(!existsSync('/usr/bin/script'))('on a terminal, a bare resume shows the run, its step and age, and asks', async () => {
+    const dir = project({ 'two.yaml': 'steps:\n  - { name: first, run: "true" }\n  - { name: second, id: second, run: "test -f go && echo done >> trail" }\n' });
+    expect((await maint(['run', 'two'], { cwd: dir })).code).toBe(1);
+    const runId = JSON.parse((await maint(['history', '--json'], { cwd: dir })).stdout)[0].run as string;
+    writeFileSync(join(dir, 'go'), '');
+    const no = await inTerminal('resume', dir, 'n\r');
+    expect(no.out).toContain(`? Resume run ${runId} (two, failed `);
+    expect(no.out).toMatch(/failed \d+s ago\) from step second\? \[y\/N\]/);
+    expect(no.code).toBe(1);
+    expect(existsSync(join(dir, 'trail'))).toBe(false);
+    const yes = await inTerminal('resume', dir, 'y\r');
+    expect(yes.code).toBe(0);
+    expect(readFileSync(join(dir, 'trail'), 'utf8')).toBe('done\n');
+  });
+});
+
+/** maint on a real terminal (`script`), answering `answer` at the first [y/N]; only the variables it needs. */
+function inTerminal(args: string, cwd: string, answer: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, TMPDIR: process.env.TMPDIR, LANG: 'C.UTF-8', TERM: 'xterm', NO_COLOR: '1' };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    const child = spawn('script', ['-qec', `stty cols 120 rows 40; ${process.execPath} ${BIN} ${args}`, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let pending: string | undefined = answer;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (pending && out.includes('[y/N]')) {
+        child.stdin.write(pending);
+        pending = undefined;
+      }
+    });
+    child.on('close', (code) => resolve({ code, out: out.replace(/\u001b\[[0-9;?]*[a-zA-Z]/g, '') }));
+  });
+}
+
+describe('paths maint cannot use', () => {
+  // mkdirSync(…, { recursive: true }) under /proc spins at 100% CPU forever, deaf to SIGTERM.
+  // (The state dir's own folders are covered in-process: test/unit/record/journal.test.ts.)
+  it.skipIf(!existsSync('/proc/self'))('an init folder under /proc: a clear error at once', async () => {
+    const dir = project({});
+    const r = await maint(['init', '/proc/maint-nope/ops'], { cwd: dir, onSpawn: (child: ChildProcess) => void setTimeout(() => child.kill('SIGKILL'), 20_000).unref() });
+    expect(r.signal).toBeNull();
+    expect(r.code).toBe(1);
+    expect(r.stderr.trim()).toBe('maint: could not write /proc/maint-nope/ops/maint.config.yaml: cannot create /proc/maint-nope/ops: /proc cannot hold new entries (no such file or directory; a virtual filesystem such as /proc?)');
   });
 });
 
@@ -180,7 +305,7 @@ describe('log results and configuration', () => {
     });
     expect(r.code).toBe(143);
     const [entry] = entries(dir);
-    expect(entry).toMatch(/\*\*Result\*\*: interrupted/);
+    expect(entry).toMatch(/\*\*Result\*\*: interrupted by SIGTERM/);
     expect(entry).toMatch(/- \[x\] first/);
     expect(entry).toMatch(/- \[ \] long/);
   });

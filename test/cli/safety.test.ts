@@ -60,7 +60,8 @@ defaults:
     const r = await maint(['run', 'slow'], { cwd: dir });
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/FAIL hangs .*timed out after 500ms/);
-    expect(r.ms).toBeLessThan(5000);
+    // Far below the 300 s the tree would sleep, and loose enough for a loaded machine.
+    expect(r.ms).toBeLessThan(20_000);
     const pids = readFileSync(join(dir, 'pids'), 'utf8').trim().split('\n').map(Number);
     expect(pids.length).toBeGreaterThanOrEqual(4);
     for (const pid of pids) expect(alive(pid), `pid ${pid} still alive`).toBe(false);
@@ -99,7 +100,7 @@ finally:
     // stdin is an open pipe that is never written: reading it would hang the run
     const r = await maint(['run', 'c'], { cwd: dir, stdin: 'pipe' });
     expect(r.code).toBe(5);
-    expect(r.ms).toBeLessThan(5000);
+    expect(r.ms).toBeLessThan(20_000); // reading the pipe would wait until the test times out
     expect(readFileSync(join(dir, 'trail'), 'utf8').trim()).toBe('before');
     expect(r.stdout).toMatch(/PAUSED Apply .*Apply the migration to prod\?/);
   });

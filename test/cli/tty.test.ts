@@ -1,13 +1,12 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { BIN, project } from '../helpers/cli.js';
+import { assertNoInternalError, BIN, childEnv, project } from '../helpers/cli.js';
+import { requireTool } from '../helpers/tools.js';
 
 // A real terminal through `script` (util-linux): the listr2 display, and a person answering.
 function inTerminal(args: string, cwd: string, answer?: string): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve) => {
-    const env: NodeJS.ProcessEnv = { ...process.env, FORCE_COLOR: '0' };
-    delete env.CI;
-    delete env.NO_COLOR;
+  return new Promise((resolve, reject) => {
+    const env = childEnv({ NO_COLOR: undefined, FORCE_COLOR: '0', TERM: 'xterm' });
     const child = spawn('script', ['-qec', `stty cols 100 rows 40; ${process.execPath} ${BIN} ${args}`, '/dev/null'], { cwd, env, stdio: ['pipe', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -17,12 +16,21 @@ function inTerminal(args: string, cwd: string, answer?: string): Promise<{ code:
         answer = undefined;
       }
     });
-    child.on('close', (code) => resolve({ code, out: out.replace(/\u001b\[[0-9;?]*[a-zA-Z]/g, '') }));
+    child.on('close', (code) => {
+      try {
+        assertNoInternalError(args, code, out);
+      } catch (err) {
+        reject(err);
+        return;
+      }
+      resolve({ code, out: out.replace(/\u001b\[[0-9;?]*[a-zA-Z]/g, '') });
+    });
   });
 }
 
 describe('on a terminal', () => {
   it('draws the steps with listr2 and asks a person about a manual task', async () => {
+    requireTool('script');
     const dir = project({
       't.yaml': `steps:
   - name: check

@@ -2,7 +2,8 @@
  * The real stack the shipped runbooks run against in tests: PostgreSQL, a restic repository and
  * an HTTP service (src/stack), and the real kubectl pointed at the fake API server
  * (test/harness). maint runs as a user would: the built CLI in a project folder of its own,
- * with the usual environment variables (DATABASE_URL, RESTIC_*, KUBECONFIG) set.
+ * with the usual environment variables (DATABASE_URL, RESTIC_*, KUBECONFIG) set, and nothing else
+ * from the test's own environment.
  */
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,7 +13,7 @@ import { promisify } from 'node:util';
 import { startStack, type Stack } from '../../src/stack/stack.js';
 import { findPgServer } from '../../src/stack/tools.js';
 import { startKubeApi, type KubeApi, type Seed } from '../harness/kube-api.js';
-import { maint, type CliResult } from './cli.js';
+import { childEnv, maint, type CliResult } from './cli.js';
 import { requireTool } from './tools.js';
 
 const exec = promisify(execFile);
@@ -22,7 +23,7 @@ export interface RealStack {
   kube: KubeApi;
   /** The project folder maint runs in (its log and state land here). */
   dir: string;
-  /** What maint gets on top of the process env. */
+  /** What maint gets on top of the allowlisted environment (see `childEnv`). */
   env: Record<string, string>;
   maint(args: string[], env?: Record<string, string>): Promise<CliResult>;
   /** `kubectl ARGS` against the fake cluster; stdout. */
@@ -44,7 +45,7 @@ export function stepEnds(ndjson: string): Record<string, any> {
 /** Whether every tool the runbooks drive is here (locally a missing one skips loudly; under CI it fails). */
 export function haveRealStack(): boolean {
   const server = findPgServer() !== null || requireTool('initdb');
-  return [server, ...['psql', 'pg_dump', 'pg_restore', 'restic', 'curl', 'kubectl'].map(requireTool)].every(Boolean);
+  return requireTool('psql', 'pg_dump', 'pg_restore', 'restic', 'curl', 'kubectl') && server;
 }
 
 export async function startRealStack(seed: Partial<Seed> = {}): Promise<RealStack> {
@@ -57,7 +58,7 @@ export async function startRealStack(seed: Partial<Seed> = {}): Promise<RealStac
     MAINT_DR_SCRATCH_URL: stack.postgres.url('app_scratch'),
   };
   const run = async (cmd: string, args: string[]): Promise<string> =>
-    (await exec(cmd, args, { env: { ...process.env, ...env }, maxBuffer: 64 << 20 })).stdout;
+    (await exec(cmd, args, { env: childEnv(env), maxBuffer: 64 << 20 })).stdout;
   return {
     stack,
     kube,

@@ -4,6 +4,7 @@ import { compactDuration, formatDr, type DrResult } from '../../record/dr.js';
 import { listRunDirs, type RunMetaFile } from '../../record/journal.js';
 import { replayRun } from '../../record/recover.js';
 import { UsageError } from '../errors.js';
+import type { ClosedMetaFile } from '../refusal.js';
 import { closeOrphans } from './run.js';
 
 export interface HistoryFlags extends ConfigFlags {
@@ -25,6 +26,9 @@ export async function historyCommand(arg: string | undefined, flags: HistoryFlag
       return 0;
     }
     const out = [`${rec.runId}  ${rec.runbook}: ${rec.title}`, `by ${rec.by} (${rec.via}), ${new Date(rec.startedAt).toISOString()}, ${formatDuration(rec.durationMs)}, ${rec.status.replace('_', ' ')} (exit ${rec.exitCode})`, ''];
+    // A refused or crashed run: why, before any steps (a refused run has none).
+    const reason = reasonOf(one.meta);
+    if (reason) out.push(...reason.split('\n').map((l) => `  ${l}`), ...(rec.steps.length > 0 ? [''] : []));
     for (const s of rec.steps) {
       out.push(`  ${s.status.padEnd(11)} ${s.name} (${formatDuration(s.durationMs)})${s.reason && s.status !== 'passed' ? `: ${s.reason}` : ''}`);
     }
@@ -42,7 +46,7 @@ export async function historyCommand(arg: string | undefined, flags: HistoryFlag
     process.stdout.write(JSON.stringify(rows.map((m) => ({
       run: m.runId, runbook: m.runbook, start: new Date(m.startedAt).toISOString(), duration_ms: m.durationMs ?? null,
       result: m.status, exit_code: m.exitCode ?? null, by: m.by, via: m.via, resumed_from: m.resumedFrom,
-      dr: m.dr ? drJson(m.dr) : null,
+      dr: m.dr ? drJson(m.dr) : null, reason: reasonOf(m) ?? null,
     })), null, 2) + '\n');
     return 0;
   }
@@ -58,6 +62,8 @@ export async function historyCommand(arg: string | undefined, flags: HistoryFlag
   for (const m of rows) {
     const dur = m.durationMs === undefined ? '-' : formatDuration(m.durationMs);
     process.stdout.write(`${m.runId.padEnd(24)}  ${m.runbook.padEnd(w)}  ${utc(m.startedAt)}  ${dur.padStart(8)}  ${m.status.replace('_', ' ').padEnd(15)}  ${dr(m)}${m.by} (${m.via})\n`);
+    const reason = reasonOf(m);
+    if (reason) process.stdout.write(`${' '.repeat(26)}↳ ${firstReason(reason, m.runId)}\n`);
   }
   return 0;
 }
@@ -102,6 +108,17 @@ function drJson(dr: DrResult) {
 function cell(value: number | undefined, target: number | undefined): string {
   const v = value === undefined ? '-' : compactDuration(value);
   return target === undefined ? v : `${v} (${compactDuration(target)})`;
+}
+
+/** Why a run was refused or crashed (run.json of such a run carries it; see cli/refusal.ts). */
+function reasonOf(meta: RunMetaFile): string | undefined {
+  return (meta as ClosedMetaFile).reason || undefined;
+}
+
+/** The first reason, and how many more: a table row stays one line. */
+function firstReason(reason: string, runId: string): string {
+  const all = reason.split('\n').filter(Boolean);
+  return `${all[0]}${all.length > 1 ? ` (and ${all.length - 1} more line${all.length > 2 ? 's' : ''}: maint history ${runId})` : ''}`;
 }
 
 function utc(ms: number): string {

@@ -2,10 +2,11 @@
  * `maint init [DIR]`: a config and an example runbook to start from. Existing files are kept
  * unless --force, so running it again in a project is safe.
  */
-import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MaintError } from '../errors.js';
+import { ensureDir, explainErrno, PathError } from '../../fs/ensure-dir.js';
 import { packagePath } from '../../package-root.js';
 import { CONFIG_FILE, CONFIG_TEXT, EXAMPLE_FILE, exampleRunbook } from './init-files.js';
 
@@ -53,14 +54,15 @@ export async function initCommand(dirArg: string | undefined, flags: { force?: b
 /** Writes `file`; without `force` an existing file is kept (the 'wx' flag, so nothing races past the check). */
 function write(file: string, text: string, force: boolean): Outcome {
   try {
-    mkdirSync(dirname(file), { recursive: true });
+    ensureDir(dirname(file), 0o755);
     const existed = force && existsSync(file);
     writeFileSync(file, text, { flag: force ? 'w' : 'wx' });
     return existed ? 'overwritten' : 'created';
   } catch (err) {
+    if (err instanceof PathError) throw new MaintError(`could not write ${file}: ${err.message}`, 1);
     const { code, message } = err as NodeJS.ErrnoException;
-    // EEXIST from the write itself: mkdir with `recursive` does not raise it for a folder.
+    // EEXIST from the write itself: the 'wx' flag found the file there.
     if (code === 'EEXIST' && !force && existsSync(file) && !statSync(file).isDirectory()) return 'kept';
-    throw new MaintError(`could not write ${file}: ${message}`, 1);
+    throw new MaintError(`could not write ${file}: ${code ? explainErrno(code, file) : message}`, 1);
   }
 }

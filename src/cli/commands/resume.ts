@@ -1,28 +1,43 @@
+import { createInterface } from 'node:readline/promises';
 import type { StepState } from '../../exec/context.js';
 import { loadConfig, type ConfigFlags } from '../../config/config.js';
 import { listRunDirs, readEvents, writeMetaFile } from '../../record/journal.js';
+import { age, chooseRun, formatResumable, stoppedAt, type RunCandidate } from '../../record/resumable.js';
 import { UsageError } from '../errors.js';
+import { isInteractive } from '../interaction.js';
 import { preparePlan } from '../prepare.js';
 import { outputOptions, runSession, type OutputFlags } from '../session.js';
 import { closeOrphans } from './run.js';
 
-const RESUMABLE = new Set(['failed', 'paused', 'interrupted']);
 const FINISHED = new Set(['passed', 'warned', 'issue', 'pending', 'skipped']);
 
 export interface ResumeFlags extends ConfigFlags, OutputFlags {
   var?: string[];
 }
 
-export async function resumeCommand(arg: string | undefined, flags: ResumeFlags, opts: { build?: string } = {}): Promise<number> {
+/** Seams for tests: the clock and the question to a person (only ever asked on a terminal). */
+export interface ResumeOptions {
+  build?: string;
+  now?: () => number;
+  interactive?: boolean;
+  ask?: (question: string) => Promise<boolean>;
+}
+
+export async function resumeCommand(arg: string | undefined, flags: ResumeFlags, opts: ResumeOptions = {}): Promise<number> {
+  const now = opts.now ?? Date.now;
   const config = await loadConfig(flags);
   await closeOrphans(config.state);
   const runs = listRunDirs(config.state);
-  const target = !arg || arg === 'last' ? runs.find((r) => RESUMABLE.has(r.meta.status) && !r.meta.resumedBy) : runs.find((r) => r.meta.runId === arg);
-  if (!target) throw new UsageError(arg && arg !== 'last' ? `no run ${arg} in ${config.state}` : `no failed, paused or interrupted run to resume in ${config.state}`);
-  const { meta, dir } = target;
-  if (meta.resumedBy) throw new UsageError(`run ${meta.runId} was already resumed by run ${meta.resumedBy}; resume that one instead`);
-  if (meta.status === 'rollback_failed') throw new UsageError(`run ${meta.runId}: a rollback failed; check the system by hand, then start a new run`);
-  if (!RESUMABLE.has(meta.status)) throw new UsageError(`run ${meta.runId} ${meta.status === 'running' ? 'is still running' : `ended ${meta.status}`}: nothing to resume`);
+  const dirOf = new Map(runs.map((r) => [r.meta.runId, r.dir]));
+  const choice = chooseRun(runs.map((r): RunCandidate => ({ meta: r.meta })), arg);
+  if (!choice.ok) {
+    // Only the listed runs' journals are read: the state dir keeps every run ever made.
+    const listed = choice.resumable.slice(0, 10).map((r) => ({ ...r, step: stoppedAt(r.meta, readEvents(dirOf.get(r.meta.runId)!)) }));
+    process.stderr.write(formatResumable(listed, now()).join('\n') + '\n');
+    throw new UsageError(`${choice.why}${/^no runs/.test(choice.why) ? ` in ${config.state}` : ''}; nothing was resumed`);
+  }
+  const { meta } = choice.run;
+  const dir = dirOf.get(meta.runId)!;
 
   // What each step left, and where to start: the first top-level step that did not finish, or
   // an earlier one whose change a rollback undid.
@@ -49,6 +64,16 @@ export async function resumeCommand(arg: string | undefined, flags: ResumeFlags,
   // Only the steps before the start point count as done.
   const done = new Set(plan.steps.slice(0, plan.steps.indexOf(start)).flatMap(ownQids));
   for (const q of [...restored.keys()]) if (!done.has(q)) restored.delete(q);
+  if (!choice.named && !flags.yes) {
+    const what = `run ${meta.runId} (${meta.runbook}, ${meta.status} ${age(now() - meta.startedAt)} ago) from step ${start.qid}`;
+    const interactive = opts.interactive ?? isInteractive();
+    // Unattended, a bare resume never guesses and never reads stdin: the run is named, or --yes.
+    if (!interactive) throw new UsageError(`would resume ${what}: name the run (maint resume ${meta.runId}) or pass --yes; nothing was resumed`);
+    if (!(await (opts.ask ?? askOnTerminal)(`Resume ${what}?`))) {
+      process.stderr.write('maint: not resumed\n');
+      return 1;
+    }
+  }
   if (!flags.quiet && !flags.json) process.stdout.write(`resuming run ${meta.runId} (${meta.runbook}, ${meta.status}) from step ${start.qid}\n`);
   return runSession(resumed, config, {
     ...outputOptions(flags),
@@ -57,4 +82,15 @@ export async function resumeCommand(arg: string | undefined, flags: ResumeFlags,
     restored,
     onRunId: (runId) => writeMetaFile(dir, { ...meta, resumedBy: runId }),
   });
+}
+
+/** A yes/no question on the terminal; end of input (Ctrl-D, a closed terminal) is a no. */
+async function askOnTerminal(question: string): Promise<boolean> {
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  const closed = new Promise<string>((resolve) => rl.once('close', () => resolve('')));
+  try {
+    return /^y(es)?$/i.test((await Promise.race([rl.question(`? ${question} [y/N] `), closed])).trim());
+  } finally {
+    rl.close();
+  }
 }

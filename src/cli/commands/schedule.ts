@@ -1,6 +1,7 @@
-import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { ensureDir, PathError } from '../../fs/ensure-dir.js';
 import { packagePath } from '../../package-root.js';
+import { UsageError } from '../errors.js';
 import { loadConfig, type ConfigFlags } from '../../config/config.js';
 import { RunbookLibrary } from '../../runbook/library.js';
 import { crontabLines, type ScheduledRunbook } from '../../schedule/crontab.js';
@@ -32,7 +33,12 @@ export async function scheduleCommand(flags: ScheduleFlags): Promise<number> {
     const maintBin = packagePath('bin', 'maint.js');
     const logDir = resolve(dirname(config.log), 'logs');
     // The lines append each run's output there; cron would fail on a missing folder.
-    mkdirSync(logDir, { recursive: true, mode: 0o750 });
+    try {
+      ensureDir(logDir, 0o750);
+    } catch (err) {
+      if (err instanceof PathError) throw new UsageError(`--crontab: the folder for the runs' output: ${err.message}`);
+      throw err;
+    }
     process.stdout.write(crontabLines(runbooks, { cwd: process.cwd(), maintBin, nodeBin: process.execPath, path: process.env.PATH ?? '', logDir }));
     return 0;
   }

@@ -147,7 +147,7 @@ describe('steps and runbook', () => {
   });
 
   it('reports a missing name at runtime clearly', () => {
-    expect(() => run('steps.nope.status', { steps })).toThrow('No such key: nope');
+    expect(() => run('steps.nope.status', { steps })).toThrow('no such key "nope"');
     expect(() => run('stdout == ""')).toThrow("stdout is not available here (it is set after the step's command ran)");
     expect(() => run('json.x')).toThrow(/json is not available here/);
   });

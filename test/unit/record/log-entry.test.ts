@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatLogEntry, REASON_MAX } from '../../../src/record/log-entry.js';
+import { formatLogEntry, REASON_MAX, signalOfExit } from '../../../src/record/log-entry.js';
 import type { RollbackRecord, RunRecord, StepRecord } from '../../../src/record/types.js';
 
 const START = Date.UTC(2026, 10, 23, 2, 0, 1);
@@ -184,11 +184,65 @@ describe('formatLogEntry', () => {
         ],
       }),
     );
-    expect(lineWith(text, '**Result**')).toBe('**Result**: interrupted');
+    expect(lineWith(text, '**Result**')).toBe('**Result**: interrupted by SIGINT');
     expect(lineWith(text, 'Apply patch image (')).toBe('- [ ] Apply patch image (800ms) — interrupted');
     expect(lineWith(text, 'Rollout finished')).toBe('- [ ] Rollout finished — not run: interrupted');
     expect(text).toContain('- [ ] The run was interrupted: check the state the system was left in');
     expect(text).toContain('- [ ] Look at Apply patch image: full output in `o/apply.log`');
+  });
+
+  it.each([
+    [130, 'SIGINT'],
+    [143, 'SIGTERM'],
+    [129, 'SIGHUP'],
+    [137, 'SIGKILL'],
+    [1, undefined],
+    [128, undefined],
+    [250, undefined],
+  ])('signalOfExit(%i) is %s', (code, name) => expect(signalOfExit(code)).toBe(name));
+
+  it('an interrupted run names its signal; rollbacks a second signal skipped are listed and left to a person', () => {
+    const text = formatLogEntry(
+      run({
+        status: 'interrupted',
+        exitCode: 143,
+        steps: [step('apply', 'Apply patch image', 'passed'), step('drain', 'Drain node-3', 'interrupted', { reason: 'interrupted' })],
+        rollbacks: [
+          { qid: 'scale', name: 'Scale down', ok: false, durationMs: 1000, reason: 'interrupted' },
+          { qid: 'drain', name: 'Drain node-3', ok: true, durationMs: 1200 },
+          { qid: 'apply', name: 'Apply patch image', ok: false, durationMs: 0, reason: 'skipped: interrupted again', skipped: true },
+        ],
+      }),
+    );
+    expect(lineWith(text, '**Result**')).toBe('**Result**: interrupted by SIGTERM, a rollback skipped');
+    expect(lineWith(text, '- [ ] Apply patch image —')).toBe('- [ ] Apply patch image — rollback skipped: interrupted again');
+    expect(lineWith(text, '- [ ] Scale down (')).toBe('- [ ] Scale down (1.0s) — rollback interrupted');
+    expect(lineWith(text, '- [x] Drain node-3 (')).toBe('- [x] Drain node-3 (1.2s)');
+    expect(text).toContain('- [ ] Undo Apply patch image by hand: its rollback was skipped');
+    expect(text).toContain('- [ ] Check Scale down by hand: its rollback did not finish');
+    expect(text).not.toContain('Check Drain');
+    expect(text).not.toContain('rollback failed');
+  });
+
+  it('a run recovered after maint died: who stopped, the step that was running, and what the duration runs to', () => {
+    const text = formatLogEntry(
+      run({
+        status: 'interrupted',
+        exitCode: 137,
+        durationMs: 12_000,
+        steps: [
+          step('apply', 'Apply patch image', 'passed'),
+          step('drain', 'Drain node-3', 'interrupted', { durationMs: 11_000, reason: 'running when maint stopped', outputFile: 'o/drain.log' }),
+        ],
+        recovered: { pid: 4242, lastSeenAt: START + 12_000, lastSeen: 'output of Drain node-3' },
+      }),
+    );
+    expect(lineWith(text, '**Result**')).toBe(
+      '**Result**: interrupted: maint (pid 4242) stopped without recording the end (killed, out of memory, or the machine went down); recorded by a later maint command',
+    );
+    expect(lineWith(text, '**Duration**')).toBe('**Duration**: 12.0s, to the last sign of life in the journal (output of Drain node-3, 02:00:13 UTC)  ');
+    expect(lineWith(text, 'Drain node-3 (')).toBe('- [ ] Drain node-3 (11.0s) — interrupted: running when maint stopped');
+    expect(text).toContain('- [ ] Look at Drain node-3: full output in `o/drain.log`');
   });
 
   it('a resumed run names the run it resumes; CI runs carry their pipeline URL', () => {

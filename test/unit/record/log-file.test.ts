@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -19,6 +19,17 @@ afterEach(async () => {
   process.umask(umask);
   await rm(dir, { recursive: true, force: true });
 });
+
+/** Transpile `file` (relative to `root`) and every module it imports relatively into `out`, same layout. */
+async function transpileTree(root: string, file: string, out: string, seen = new Set<string>()): Promise<void> {
+  if (seen.has(file)) return;
+  seen.add(file);
+  const source = await readFile(join(root, file), 'utf8');
+  const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+  await mkdir(dirname(join(out, file)), { recursive: true });
+  await writeFile(join(out, file.replace(/\.ts$/, '.js')), js);
+  for (const m of js.matchAll(/from '(\.\.?\/[^']+)\.js'/g)) await transpileTree(root, join(dirname(file), `${m[1]}.ts`), out, seen);
+}
 
 /** A distinct, large entry: every line is filled with the writer's own letter and number. Same as in child.mjs below. */
 function bigEntry(writer: number, index: number, bytes: number): string {
@@ -77,13 +88,11 @@ describe('appendLogEntry', () => {
   });
 
   it('5 processes appending at the same moment: each entry whole, the header once', async () => {
-    // Node 20 cannot run TypeScript: run the module's own code, transpiled, in each child.
-    const source = await readFile(fileURLToPath(new URL('../../../src/record/log-file.ts', import.meta.url)), 'utf8');
-    const js = ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-    await writeFile(join(dir, 'log-file.mjs'), js);
+    // Node 20 cannot run TypeScript: run the module's own code (and what it imports), transpiled, in each child.
+    await transpileTree(fileURLToPath(new URL('../../../src/', import.meta.url)), 'record/log-file.ts', join(dir, 'src'));
     await writeFile(
       join(dir, 'child.mjs'),
-      `import { appendLogEntry } from './log-file.mjs';
+      `import { appendLogEntry } from './src/record/log-file.js';
 const [file, writer, count, bytes, startAt] = process.argv.slice(2);
 function bigEntry(writer, index, bytes) {
   const fill = \`\${String.fromCharCode(65 + writer)}\${index}\`.repeat(40).slice(0, 99) + '\\n';

@@ -75,7 +75,8 @@ describe('startHttpService', () => {
     while (service.requests === 0) await new Promise((r) => setTimeout(r, 5));
     const started = performance.now();
     await service.stop();
-    expect(performance.now() - started).toBeLessThan(500);
+    // Generous for a loaded machine: the request it cuts would otherwise wait 60 s.
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(await pending).toBe('cut');
     await expect(fetch(service.healthUrl)).rejects.toThrow();
     await service.stop(); // Idempotent.
