@@ -262,7 +262,7 @@ export function trieSource(forms: readonly string[]): string {
   // Sorted by UTF-16 code units, the strings under one trie node are a contiguous range, and a
   // string that ends at the node comes first in it: the trie is walked without being built (a node
   // per character made a long secret, a PEM key, slow to prepare).
-  const sorted = [...new Set(forms)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const sorted = [...new Set(forms)].sort((a, b) => (a < b ? -1 : 1)); // no two are equal
   /** The pattern for sorted[lo..hi), which share their first `depth` characters. */
   const emit = (lo: number, hi: number, depth: number): string => {
     const end = sorted[lo]!.length === depth;
@@ -285,7 +285,8 @@ export function trieSource(forms: readonly string[]): string {
         alts.push(escapeRegExp(ch) + emit(i, j, depth + 1));
         i = j;
       }
-      body = alts.length === 1 ? alts[0]! : `(?:${alts.join('|')})`;
+      // At least two: had they all shared the next character, it would be part of the run above.
+      body = `(?:${alts.join('|')})`;
     }
     return end ? `(?:${body})?` : body;
   };
