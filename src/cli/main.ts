@@ -293,10 +293,21 @@ export async function main(argv: string[], launch: Launch = {}): Promise<void> {
     if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     throw err;
   });
+  // What escapes every try (a throw in a timer or an event handler) is a bug too: the same one
+  // line and crash file, and 70 rather than Node's exit 1, which would read as "a step failed".
+  const fatal = (err: unknown) => {
+    const { lines, exitCode } = reportCrash(err, argv);
+    for (const line of lines) process.stderr.write(line + '\n');
+    process.exit(exitCode);
+  };
+  process.once('uncaughtException', fatal);
+  process.once('unhandledRejection', fatal);
   const program = buildProgram(launch);
   try {
-    // A documented way to see the crash path work end to end (its test uses it).
-    if (process.env.MAINT_CRASH_TEST === '1') throw new Error('MAINT_CRASH_TEST=1: a deliberate crash');
+    // A documented way to see the crash path work end to end (test/cli/plan-errors.test.ts).
+    const crashTest = process.env.MAINT_CRASH_TEST;
+    if (crashTest === 'uncaught') setTimeout(() => { throw new Error('MAINT_CRASH_TEST=uncaught: a deliberate crash'); }, 0);
+    if (crashTest === '1') throw new Error('MAINT_CRASH_TEST=1: a deliberate crash');
     await program.parseAsync(argv);
   } catch (err) {
     const { lines, exitCode } = isInternalError(err) ? reportCrash(err, argv) : describeError(err);

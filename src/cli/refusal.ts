@@ -21,15 +21,8 @@ import { stateDirProblem } from './preflight-paths.js';
 import { appendLogSafely, entryFor, tellTheWorld, type ClosedStatus } from './run-closing.js';
 import { newRunId, whoAmI } from './run-id.js';
 
-/**
- * run.json of a run that was refused or crashed: the journal's own statuses plus these two, and
- * the reason. (RunMetaFile's status type does not list them yet; readers treat the status as text.)
- */
-export interface ClosedMetaFile extends Omit<RunMetaFile, 'status'> {
-  status: RunMetaFile['status'] | ClosedStatus;
-  /** Why the run was refused, or the internal error that stopped it. */
-  reason?: string;
-}
+/** run.json of a run that was refused or crashed (RunMetaFile lists both statuses and the reason). */
+export type ClosedMetaFile = RunMetaFile & { status: RunMetaFile['status'] | ClosedStatus };
 
 /** Errors whose run is already recorded, so that no caller records it twice. */
 const recorded = new WeakSet<object>();

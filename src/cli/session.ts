@@ -268,6 +268,9 @@ async function runLocked(plan: Plan, config: Config, opts: SessionOptions, runId
       } else crash = { error: err };
     }
 
+    // The journal itself never throws: it collects each file it could not write (and said so on
+    // stderr as it happened), and the run is closed as one whose journal broke.
+    if (!journalError && journal.problems.length > 0) journalError = new Error(journal.problems.join('; '));
     const masker = new Masker(plan.secrets);
     if (crash) {
       const message = masker.mask(crash.error instanceof Error ? crash.error.message : String(crash.error));

@@ -7,7 +7,9 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Config } from '../config/config.js';
 import { inspectFolder } from '../config/permissions.js';
+import { Masker, maskDeep } from '../exec/mask.js';
 import { findOnPath } from '../exec/preflight.js';
+import { secretsFromEnv } from '../exec/secret-env.js';
 import { packagePath } from '../package-root.js';
 import { cacheDir } from '../record/journal.js';
 import { RunbookLibrary } from '../runbook/library.js';
@@ -112,7 +114,16 @@ export async function diagnose(config: Config, codeCache?: DoctorReport['node'][
     node: { version: process.version, code_cache: codeCache ?? null, cache_file: packagePath('dist', 'maint.cjs.cache'), cache_writer: packagePath('scripts', 'code-cache.mjs') },
   };
   const bad = [...report.tools, report.config.log, report.config.state].some((f) => f.status === 'missing' || f.status === 'fail');
-  return { ...report, exit_code: bad ? 1 : 0 };
+  return maskReport({ ...report, exit_code: bad ? 1 : 0 }, process.env, config.secretEnv);
+}
+
+/**
+ * The report with the environment's secrets (PGPASSWORD, *_TOKEN, DATABASE_URL, …) masked in every
+ * string: a tool's error line or a cluster's server address can quote one, and `maint doctor` output
+ * is what people paste into tickets.
+ */
+export function maskReport(report: DoctorReport, env: Record<string, string | undefined>, secretEnv: string[] = []): DoctorReport {
+  return maskDeep(report, new Masker(secretsFromEnv(env, secretEnv))) as DoctorReport;
 }
 
 /** tool → the runbooks maint can find that need it (through their includes too). */

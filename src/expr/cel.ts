@@ -128,7 +128,12 @@ export function compile(source: string): CompiledExpr {
       try {
         return parsed(celContext(ctx, roots));
       } catch (err) {
-        throw toExprError(err);
+        const error = toExprError(err);
+        // stdout `null` is valid JSON: reading a field of it says "no such key", which hides why.
+        if (error.code === 'no_such_key' && ctx.json === null && roots.includes('json')) {
+          throw new ExprError(`json is null (stdout was the JSON value null): ${error.message}`, { code: error.code, cause: err, ...(error.offset === undefined ? {} : { offset: error.offset }) });
+        }
+        throw error;
       }
     },
   };

@@ -12,7 +12,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import * as z from 'zod/mini';
 import '../zod-setup.js'; // before any schema is built
-import type { Masker } from '../exec/mask.js';
+import { maskDeep, type Masker } from '../exec/mask.js';
 import { failedOnDr, type DrResult } from '../record/dr.js';
 import type { RunRecord, StepRecord } from '../record/types.js';
 import { formatDuration } from '../runbook/duration.js';
@@ -184,7 +184,7 @@ export function slackPayload(run: RunRecord, masker: Masker, dr: DrResult | unde
 
   const failedPart = main ? ` — ${main.status === 'interrupted' ? 'interrupted at' : 'failed at'} ${t(main.name, NAME_MAX)}` : '';
   const text = `${emoji} ${title}: ${result} in ${duration}${failedPart} (run ${t(run.runId, NAME_MAX)}, ${t(run.by, NAME_MAX)})`;
-  return deepMask({ text, blocks }, masker) as SlackPayload;
+  return maskDeep({ text, blocks }, masker) as SlackPayload;
 }
 
 /** Version of the JSON document; bumped only on an incompatible change. */
@@ -237,7 +237,7 @@ export function jsonPayload(run: RunRecord, masker: Masker, dr: DrResult | undef
         }
       : null,
   };
-  return deepMask(doc, masker) as Record<string, unknown>;
+  return maskDeep(doc, masker) as Record<string, unknown>;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -314,6 +314,8 @@ export interface SendResult {
 }
 
 export const DEFAULT_TIMEOUT_MS = 5000;
+/** Characters of an error (a response body, say) kept in a result; the rest is cut, after masking. */
+export const ERROR_MAX = 220;
 export const DEFAULT_RETRIES = 2;
 
 /**
@@ -354,7 +356,9 @@ export async function send(
     error = errorText(err);
   }
   const tries = attempts === 1 ? '1 attempt' : `${attempts} attempts`;
-  return { ok: false, status, attempts, error: `${scrub(error, url, opts.masker)} (${tries})` };
+  // Scrubbed before it is cut: a cut would leave the head of a secret or of the URL's path in the
+  // text, which neither the masker nor the redaction recognises any more.
+  return { ok: false, status, attempts, error: `${clip(scrub(error, url, opts.masker), ERROR_MAX)} (${tries})` };
 }
 
 async function attemptOnce(
@@ -377,12 +381,13 @@ async function attemptOnce(
     }
     let detail = '';
     try {
-      detail = oneLine(await res.text());
+      // Bounded, but far beyond what is shown: send() masks, then cuts to ERROR_MAX.
+      detail = oneLine((await res.text()).slice(0, 4 * ERROR_MAX));
     } catch {
       // a body that does not arrive in time does not matter
     }
     const retry = res.status >= 500 || res.status === 408 || res.status === 429;
-    return { ok: false, status: res.status, error: `HTTP ${res.status}${detail ? `: ${clip(detail, 200)}` : ''}`, retry };
+    return { ok: false, status: res.status, error: `HTTP ${res.status}${detail ? `: ${detail}` : ''}`, retry };
   } catch (err) {
     const timedOut = signal.aborted || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError'));
     return { ok: false, error: timedOut ? `timed out after ${Math.round(budget)}ms` : errorText(err), retry: true };
@@ -467,12 +472,3 @@ function drText(dr: DrResult): string {
   return `${parts.join(', ')}${parts.length ? ' — ' : ''}${dr.met ? 'met' : 'MISSED'}${dr.missing ? `: ${dr.missing}` : ''}`;
 }
 
-/** Every string in a JSON-like value, masked. */
-function deepMask(value: unknown, masker: Masker): unknown {
-  if (typeof value === 'string') return masker.mask(value);
-  if (Array.isArray(value)) return value.map((v) => deepMask(v, masker));
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [masker.mask(k), deepMask(v, masker)]));
-  }
-  return value;
-}

@@ -3,7 +3,8 @@
  * what is evaluated here reads only vars, env and the runbook's name: var defaults, an include's
  * `vars:`, runbook-level `env:`. Whatever goes wrong becomes a positioned diagnostic, never a throw.
  */
-import { parseTemplate, renderValue, templateReferences } from '../expr/template.js';
+import { parseTemplate, renderValue, templateReferences, type Template } from '../expr/template.js';
+import { ExprError } from '../expr/expr-error.js';
 import type { Diagnostic } from '../runbook/diagnostics.js';
 import type { LoadedRunbook } from '../runbook/parse.js';
 
@@ -36,21 +37,49 @@ export function evaluateAt(
   ctx: PlanTimeContext,
   unresolved: ReadonlySet<string> = new Set(),
 ): Evaluated {
-  const fail = (message: string): Evaluated => ({ ok: false, skipped: false, diagnostic: rb.source.at(path, message) });
+  const fail = (message: string, offset?: number): Evaluated => ({
+    ok: false,
+    skipped: false,
+    diagnostic: rb.source.at(path, message, offset === undefined ? undefined : { offset }),
+  });
+  let template: Template | null = null;
   try {
-    const { template, errors } = parseTemplate(text);
-    if (!template) return fail(errors.map((e) => e.message).join('; '));
+    const parsed = parseTemplate(text);
+    template = parsed.template;
+    if (!template) return fail(parsed.errors.map((e) => e.message).join('; '), parsed.errors[0]?.offset);
     const refs = templateReferences(template);
     const late = [...refs.roots].filter((r) => !PLAN_TIME_ROOTS.has(r));
     if (late.length > 0) return fail(`is resolved before the run starts: it may read vars and env, not ${late.join(', ')}`);
     if ([...refs.vars].some((name) => unresolved.has(name))) return { ok: false, skipped: true };
     return { ok: true, value: renderValue(template, ctx) };
   } catch (err) {
-    return fail(messageOf(err, text));
+    // Point at the `{{ }}` that failed, and name it rather than the whole text.
+    const failed = template?.segments.find((seg) => seg.kind === 'expr' && throws(() => seg.expr.evaluate(ctx)));
+    if (failed?.kind === 'expr') return fail(`{{ ${failed.source} }}: ${unsetEnv(err, failed.source, ctx) ?? messageOf(err)}`, failed.offset);
+    return fail(`${JSON.stringify(text)}: ${messageOf(err)}`);
   }
 }
 
-function messageOf(err: unknown, text: string): string {
-  const message = err instanceof Error ? err.message : String(err);
-  return `${JSON.stringify(text)}: ${message}`;
+/**
+ * `env.NAME` of a variable that is not set is the commonest plan-time failure: say so in those
+ * words. (An unset variable is an error on purpose: a command must not run with an empty value;
+ * `has(env.NAME)` and `env.?NAME.orValue("…")` are how a runbook says it may be unset.)
+ */
+function unsetEnv(err: unknown, source: string, ctx: PlanTimeContext): string | undefined {
+  const key = err instanceof ExprError && err.code === 'no_such_key' ? /^no such key "([^"]+)"/.exec(err.message)?.[1] : undefined;
+  if (key === undefined || ctx.env[key] !== undefined || !new RegExp(`\\benv\\s*\\.\\s*${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(source)) return undefined;
+  return `the environment variable ${key} is not set (write env.?${key}.orValue("…") where it may be unset)`;
+}
+
+function throws(fn: () => unknown): boolean {
+  try {
+    fn();
+    return false;
+  } catch {
+    return true;
+  }
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }

@@ -12,8 +12,14 @@ import type { CommandSpec, Plan, PlanStep, Scope } from './types.js';
 
 type Ctx = Record<string, unknown>;
 
+/**
+ * A template as the plan shows it. Each value is masked before it is quoted (a quoted secret that
+ * contains `'` no longer looks like the secret), an evaluation error is masked too (CEL errors quote
+ * the value: `Invalid duration string: <value>`), and so is the whole result, where a secret can be
+ * formed by the runbook's text and a value side by side.
+ */
 export function preview(t: Template, ctx: Ctx, masker: Masker, quote: boolean): string {
-  return t.segments
+  const shown = t.segments
     .map((seg) => {
       if (seg.kind === 'text') return seg.text;
       if (references(seg.source).roots.has('steps')) return `{{ ${seg.source.trim()} }}`;
@@ -21,10 +27,11 @@ export function preview(t: Template, ctx: Ctx, masker: Masker, quote: boolean): 
         const text = masker.mask(toText(seg.expr.evaluate(ctx)));
         return quote ? quoteShellWord(text) : text;
       } catch (err) {
-        return `{{ ${seg.source.trim()} }} (error: ${(err as Error).message})`;
+        return `{{ ${seg.source.trim()} }} (error: ${masker.mask((err as Error).message)})`;
       }
     })
     .join('');
+  return masker.mask(shown);
 }
 
 export function commandText(spec: CommandSpec, ctx: Ctx, masker: Masker): string {
@@ -102,5 +109,7 @@ export function formatPlan(plan: Plan, env: Record<string, string | undefined>):
     lines.push('', 'finally:');
     plan.finally.forEach((s, i) => step(s, `F${i + 1}.`, ''));
   }
-  return lines.join('\n') + '\n';
+  // Every value was masked on the way; this pass covers what was not a value (skip reasons, the
+  // runbook's own text next to an environment secret such as a *_TOKEN).
+  return masker.mask(lines.join('\n') + '\n');
 }

@@ -1,12 +1,11 @@
 /** `maint plan --json`: the plan as data, with the same previews as the text form. */
-import { Masker } from '../exec/mask.js';
+import { Masker, maskDeep } from '../exec/mask.js';
 import { commandText, preview, previewContext } from './format.js';
 import type { Plan, PlanStep } from './types.js';
 
 export function planToJson(plan: Plan, env: Record<string, string | undefined>) {
   const masker = new Masker(plan.secrets);
-  const maskVars = (vars: Record<string, unknown>) =>
-    Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? masker.mask(v) : v]));
+  const maskVars = (vars: Record<string, unknown>) => maskDeep(vars, masker);
   const step = (s: PlanStep): Record<string, unknown> => {
     const ctx = previewContext(s.scope, env);
     const base = {
@@ -34,11 +33,14 @@ export function planToJson(plan: Plan, env: Record<string, string | undefined>) 
         return { ...base, runbook: s.runbook, vars: maskVars(s.inner.vars), steps: s.children.map(step), finally: s.finally.map(step) };
     }
   };
-  return {
+  // Previews and vars are masked as they are made; the whole document once more, because a
+  // secret var that is a number or a list was shown as it is, and expression sources, skip
+  // reasons and the runbook's own text are not values but can still hold an environment secret.
+  return maskDeep({
     runbook: plan.runbook,
     vars: maskVars(plan.scope.vars),
     requires: plan.requires,
     steps: plan.steps.map(step),
     finally: plan.finally.map(step),
-  };
+  }, masker) as Record<string, unknown>;
 }

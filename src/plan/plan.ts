@@ -36,7 +36,6 @@ export interface PlanResult {
   diagnostics: Diagnostic[];
 }
 
-const DEFAULT_SHELL = ['bash', '-c'];
 const DEFAULT_KILL_GRACE_MS = 5000;
 const DEFAULT_RETRY_DELAY_MS = 1000;
 
@@ -59,7 +58,7 @@ export function buildPlan(input: PlanInput): PlanResult {
 
   const planRunbook = (rb: LoadedRunbook, scope: Scope, depth: number, needs: Set<string>) => {
     const defaults = rb.input.defaults ?? {};
-    const shell = defaults.shell ?? DEFAULT_SHELL;
+    const shell = defaults.shell ?? ['bash', '-c'];
     const killGraceMs = ms(defaults.kill_grace) ?? DEFAULT_KILL_GRACE_MS;
     const bySteps = new Map<StepInput, StepSite>(rb.sites.map((s) => [s.step, s]));
     for (const cmd of rb.input.requires ?? []) needs.add(cmd);
@@ -85,7 +84,7 @@ export function buildPlan(input: PlanInput): PlanResult {
       if (step.run !== undefined) {
         const expect = exprs(step.expect);
         const rollback = step.rollback;
-        const rbObj = rollback !== undefined && typeof rollback === 'object' && !Array.isArray(rollback) ? rollback : undefined;
+        const rbObj = typeof rollback === 'object' && !Array.isArray(rollback) ? rollback : undefined;
         return {
           ...base,
           kind: 'command',

@@ -7,13 +7,11 @@
 import { compile, evaluateBool, references, type CompiledExpr } from '../expr/cel.js';
 import type { Diagnostic } from '../runbook/diagnostics.js';
 import type { LoadedRunbook } from '../runbook/parse.js';
+import { MAX_INCLUDE_DEPTH } from '../runbook/library.js';
 import type { StepSite } from '../runbook/walk.js';
 import { evaluateAt, type PlanTimeContext } from './evaluate.js';
 import type { Scope } from './types.js';
 import { resolveVars, type VarSources } from './vars.js';
-
-/** Includes nested deeper than this are refused (a runbook that includes itself, in effect). */
-export const MAX_INCLUDE_DEPTH = 20;
 
 export interface ScopeInput {
   root: LoadedRunbook;

@@ -31,8 +31,13 @@ export interface RunMetaFile {
   via: RunVia;
   ciUrl?: string;
   startedAt: number;
-  /** `running` until the run ends; then how it ended. */
-  status: 'running' | RunStatus;
+  /**
+   * `running` until the run ends; then how it ended. `refused`: stopped before its first step
+   * (invalid input, outside the window, locked); `crashed`: an internal error in maint ended it.
+   */
+  status: 'running' | RunStatus | 'refused' | 'crashed';
+  /** Why a refused or crashed run ended (masked). */
+  reason?: string;
   exitCode?: number;
   durationMs?: number;
   pausedAt?: string;

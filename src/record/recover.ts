@@ -128,7 +128,8 @@ export function replayRun(dir: string, meta: RunMetaFile): RunRecord {
     closeCutShort(rec, events, journalTail(dir, events, meta.startedAt), meta.pid, outputFile);
   }
   if (meta.status !== 'running') {
-    rec.status = meta.status;
+    // History shows a refused or crashed run as such; the record's consumers read it as text.
+    rec.status = meta.status as RunRecord['status'];
     rec.exitCode = meta.exitCode ?? rec.exitCode;
     rec.durationMs = meta.durationMs ?? rec.durationMs;
     rec.pausedAt = meta.pausedAt;

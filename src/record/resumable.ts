@@ -38,7 +38,8 @@ export function notResumable(meta: RunMetaFile): string | undefined {
 export function chooseRun(runs: RunCandidate[], arg: string | undefined): ResumeChoice {
   const resumable = runs.filter((r) => notResumable(r.meta) === undefined);
   const named = arg !== undefined && arg !== 'last';
-  const run = named ? runs.find((r) => r.meta.runId === arg) : runs[0];
+  // A refused run ran nothing: a cron attempt refused after an edit must not hide the paused run.
+  const run = named ? runs.find((r) => r.meta.runId === arg) : runs.find((r) => r.meta.status !== 'refused');
   if (!run) return { ok: false, why: named ? `no run ${arg}` : 'no runs recorded', resumable };
   const why = notResumable(run.meta);
   if (why) return { ok: false, why: `${named ? 'run' : 'the newest run,'} ${run.meta.runId} (${run.meta.runbook})${named ? '' : ','} ${why}`, resumable };

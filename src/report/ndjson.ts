@@ -16,11 +16,14 @@
  * end mid-line, and stdout and stderr chunks interleave); a rollback's output has the qid
  * `<qid>:rollback`. To drop output: `jq -c 'select(.type != "step:output")'`.
  *
- * Every text is masked by the executor before it gets here; this module adds nothing else.
+ * Every text is masked by the executor before it gets here. Given the run's {@link Masker}, this
+ * module masks step outputs once more as whole values: an output can be a number or a list (`int()`
+ * of a numeric secret), which masking strings alone leaves as it is.
  * A consumer that goes away (`maint run --json | head`) must not stop a maintenance run midway:
  * a failing stdout is noted and further lines are dropped, the run goes on.
  */
 import type { RunEvent } from '../exec/events.js';
+import { maskDeep, type Masker } from '../exec/mask.js';
 import type { Reporter } from './reporter.js';
 
 /** The line format's version, the `v` of every line. */
@@ -31,7 +34,7 @@ export function ndjsonLine(e: RunEvent): string {
   return JSON.stringify({ v: NDJSON_VERSION, ts: isoTime(e.time), ...e }, jsonSafe) + '\n';
 }
 
-export function createNdjsonReporter(out: NodeJS.WritableStream): Reporter {
+export function createNdjsonReporter(out: NodeJS.WritableStream, masker?: Masker): Reporter {
   let broken = false;
   /** The last write was buffered beyond the stream's high-water mark: close() waits for it. */
   let backlog = false;
@@ -44,7 +47,9 @@ export function createNdjsonReporter(out: NodeJS.WritableStream): Reporter {
     handle(e: RunEvent) {
       if (broken) return;
       try {
-        backlog = !out.write(ndjsonLine(e));
+        // Outputs are few and small: masking them again costs nothing a run would notice.
+        const safe = masker && e.type === 'step:end' && e.outputs ? { ...e, outputs: maskDeep(e.outputs, masker) as Record<string, unknown> } : e;
+        backlog = !out.write(ndjsonLine(safe));
       } catch {
         broken = true;
       }

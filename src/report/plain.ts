@@ -9,6 +9,8 @@ import type { Reporter, ReporterOptions } from './reporter.js';
 import { MARK } from './sections.js';
 import { LineTail } from './tail.js';
 
+/** --verbose: characters of an unfinished output line held before they are shown anyway. */
+const PARTIAL_MAX = 64 * 1024;
 
 /** A tiny colouring helper so the plain reporter need not load chalk when colour is off. */
 function paint(enabled: boolean) {
@@ -22,6 +24,21 @@ export function createPlainReporter(opts: ReporterOptions): Reporter {
   const stamp = (t: number) => c.dim(new Date(t).toISOString().slice(11, 19));
   /** Per running step: its last lines, printed as a bounded tail when it fails. */
   const tails = new Map<string, LineTail>();
+  /**
+   * --verbose: the unfinished last line of each step's stream. A chunk may end mid-line (a pipe
+   * read, or the masker holding back what could be the start of a secret), and printing each chunk
+   * as lines would break one line of output into several.
+   */
+  const partial = new Map<string, string>();
+  const outputLine = (line: string) => write(`         ${c.dim('│')} ${line}`);
+  const flushPartial = (qid: string) => {
+    for (const stream of ['stdout', 'stderr']) {
+      const key = `${qid}\u0000${stream}`;
+      const rest = partial.get(key);
+      partial.delete(key);
+      if (rest) outputLine(rest);
+    }
+  };
 
   const colourFor = (s: StepStatus) =>
     s === 'passed' ? c.green : s === 'failed' || s === 'interrupted' ? c.red : s === 'skipped' ? c.dim : c.yellow;
@@ -46,7 +63,16 @@ export function createPlainReporter(opts: ReporterOptions): Reporter {
           return;
         case 'step:output': {
           if (opts.verbose) {
-            for (const line of e.text.replace(/\n$/, '').split('\n')) write(`         ${c.dim('│')} ${line}`);
+            const key = `${e.qid}\u0000${e.stream}`;
+            const text = (partial.get(key) ?? '') + e.text;
+            const nl = text.lastIndexOf('\n');
+            // A line that never ends is still shown, in pieces of PARTIAL_MAX.
+            const cut = nl === -1 ? (text.length > PARTIAL_MAX ? text.length : -1) : nl;
+            if (cut === -1) partial.set(key, text);
+            else {
+              partial.set(key, text.slice(cut + 1));
+              for (const line of text.slice(0, cut).split('\n')) outputLine(line);
+            }
             return;
           }
           let t = tails.get(e.qid);
@@ -59,6 +85,7 @@ export function createPlainReporter(opts: ReporterOptions): Reporter {
           return;
         case 'step:end': {
           const bad = e.status === 'failed' || e.status === 'interrupted' || e.status === 'issue';
+          flushPartial(e.qid);
           if (opts.quiet && !bad) return;
           const extra = e.reason && e.status !== 'passed' ? `: ${e.reason}` : '';
           write(`${stamp(e.time)} ${colourFor(e.status)(`${MARK[e.status].padEnd(4)}`)} ${e.name} ${c.dim(`(${formatDuration(e.durationMs)})`)}${extra}`);
@@ -74,6 +101,7 @@ export function createPlainReporter(opts: ReporterOptions): Reporter {
           write(`${stamp(e.time)} ${c.yellow('↶ undo by hand')} ${e.name}: ${e.text}`);
           return;
         case 'rollback:end':
+          flushPartial(`${e.qid}:rollback`);
           if (!e.ok) flushTail(`${e.qid}:rollback`, '         ');
           tails.delete(`${e.qid}:rollback`);
           write(`${stamp(e.time)} ${e.ok ? c.green('↶ ok  ') : c.red('↶ FAIL')} ${e.name} ${c.dim(`(${formatDuration(e.durationMs)})`)}${e.reason ? `: ${e.reason}` : ''}`);

@@ -33,8 +33,8 @@ export async function createReporter(opts: SelectOptions): Promise<Reporter> {
 
 async function consoleReporter(opts: SelectOptions): Promise<Reporter> {
   if (opts.json) {
-    const { createNdjsonReporter } = await import('./ndjson.js');
-    return createNdjsonReporter(opts.out);
+    const [{ createNdjsonReporter }, { Masker }] = await Promise.all([import('./ndjson.js'), import('../exec/mask.js')]);
+    return createNdjsonReporter(opts.out, new Masker(opts.plan.secrets));
   }
   if (opts.tty) {
     const { createListrReporter } = await import('./listr.js');

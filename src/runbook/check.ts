@@ -2,9 +2,10 @@
  * Checks that need more than one field: ids, expressions, templates and what they refer to,
  * includes, and (with --strict) rollback coverage. Pure: included runbooks come from `resolve`.
  */
-import { checkExpr, references } from '../expr/cel.js';
+import { checkExpr, compile, references } from '../expr/cel.js';
 import { parseTemplate, shellContextErrors, templateReferences } from '../expr/template.js';
 import { meant } from './did-you-mean.js';
+import { formatDuration, MAX_TIMER_MS, parseDuration } from './duration.js';
 import type { Diagnostic } from './diagnostics.js';
 import type { LoadedRunbook } from './parse.js';
 import { asList, type StepSite } from './walk.js';
@@ -13,6 +14,12 @@ import { asList, type StepSite } from './walk.js';
 export const PRE_NAMES = ['vars', 'env', 'steps', 'now', 'runbook'] as const;
 /** Names readable once the command has run (expect, warn, outputs). */
 export const POST_NAMES = [...PRE_NAMES, 'exit_code', 'stdout', 'stderr', 'json', 'duration', 'attempt'] as const;
+
+/** Names an include's `vars:` may read: they are resolved before the run starts. */
+const INCLUDE_VAR_NAMES = ['vars', 'env', 'runbook'] as const;
+/** The planner's retry delay when a runbook sets none. */
+const DEFAULT_RETRY_DELAY_MS = 1000;
+const DAY_MS = 86_400_000;
 
 export interface CheckOptions {
   strict?: boolean;
@@ -51,7 +58,11 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
   const checkRefs = (path: Path, refs: Refs, allowedNames: readonly string[], visibleSteps: Visible) => {
     for (const root of refs.roots) {
       if (allowedNames.includes(root)) continue;
-      if ((POST_NAMES as readonly string[]).includes(root)) {
+      if ((PRE_NAMES as readonly string[]).includes(root)) {
+        // Only a value resolved before the run starts leaves out a name every step can read.
+        const names = allowedNames.map((n) => `\`${n}\``).join(', ');
+        out.push(source.at(path, `\`${root}\` cannot be read here: this value is resolved before the run starts, from ${names}`));
+      } else if ((POST_NAMES as readonly string[]).includes(root)) {
         out.push(source.at(path, `\`${root}\` is only known after the command runs (use it in expect, warn or outputs)`));
       } else {
         out.push(source.at(path, `unknown name \`${root}\`${meant(root, allowedNames, (h) => `\`${h}\``)}`));
@@ -62,7 +73,7 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
       out.push(source.at(path, `\`vars.${v}\` is not declared under vars:${meant(v, declaredVars, (h) => `\`vars.${h}\``)}`));
     }
     for (const id of refs.steps) {
-      if (visibleSteps.has(id)) continue;
+      if (visibleSteps.has(id) || !allowedNames.includes('steps')) continue;
       if (indexesById.has(id)) {
         out.push(source.at(path, `step "${id}" has not run at this point; a step can read only the steps before it`));
       } else {
@@ -71,11 +82,16 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
     }
   };
 
-  const checkExpression = (path: Path, src: string, names: readonly string[], visible: Visible) => {
+  /** `bool`: the expression decides something (when, expect, warn), so a known other type is wrong. */
+  const checkExpression = (path: Path, src: string, names: readonly string[], visible: Visible, opts: { bool?: boolean } = {}) => {
     const err = checkExpr(src);
     if (err) {
       out.push(source.at(path, `expression: ${err.message}`, err.offset === undefined ? {} : { offset: err.offset }));
       return;
+    }
+    const type = compile(src).type;
+    if (opts.bool && type !== 'bool' && type !== 'dyn') {
+      out.push(source.at(path, `expression: must be true or false, but it is of type ${type}`));
     }
     checkRefs(path, references(src), names, visible);
   };
@@ -114,6 +130,8 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
   for (const [key, value] of Object.entries(input.env ?? {})) {
     if (typeof value === 'string') checkTemplate(['env', key], value, new Set(), { names: ['vars', 'env', 'runbook', 'now'] });
   }
+  checkProcessText(['env'], input.env);
+  checkProcessText(['defaults', 'shell'], input.defaults?.shell);
 
   // Steps, in execution order: each sees the steps finished before it.
   const finished = new Set<string>();
@@ -123,11 +141,12 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
     const visible = visibleSteps(sites, index, indexesById);
     const withSelf: Visible = { has: (id) => id === site.id || visible.has(id) };
     checkTemplate([...path, 'name'], step.name, visible);
-    if (step.when !== undefined) checkExpression([...path, 'when'], step.when, PRE_NAMES, visible);
+    if (step.when !== undefined) checkExpression([...path, 'when'], step.when, PRE_NAMES, visible, { bool: true });
     if (step.run !== undefined) checkCommand([...path, 'run'], step.run, visible);
     if (step.manual !== undefined) checkTemplate([...path, 'manual'], step.manual, visible);
     if (step.confirm !== undefined) checkTemplate([...path, 'confirm'], step.confirm, visible);
     if (step.cwd !== undefined) checkTemplate([...path, 'cwd'], step.cwd, visible);
+    for (const field of ['run', 'env', 'cwd', 'rollback'] as const) checkProcessText([...path, field], step[field]);
     for (const [key, value] of Object.entries(step.env ?? {})) {
       if (typeof value === 'string') checkTemplate([...path, 'env', key], value, visible);
     }
@@ -138,7 +157,7 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
       const list = asList(step[field]);
       list.forEach((src, i) => {
         const p = Array.isArray(step[field]) ? [...path, field, i] : [...path, field];
-        checkExpression(p, src, POST_NAMES, withSelf);
+        checkExpression(p, src, POST_NAMES, withSelf, { bool: true });
       });
     }
     if (step.rollback !== undefined) {
@@ -148,11 +167,13 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
       else checkCommand(isObj ? [...path, 'rollback', 'run'] : [...path, 'rollback'], isObj ? rb.run! : rb, withSelf);
       if (isObj) {
         asList(rb.expect).forEach((src, i) => {
-          checkExpression(Array.isArray(rb.expect) ? [...path, 'rollback', 'expect', i] : [...path, 'rollback', 'expect'], src, POST_NAMES, withSelf);
+          const p = Array.isArray(rb.expect) ? [...path, 'rollback', 'expect', i] : [...path, 'rollback', 'expect'];
+          checkExpression(p, src, POST_NAMES, withSelf, { bool: true });
         });
       }
     }
-    if (step.runbook !== undefined) checkInclude(site, visible);
+    if (step.runbook !== undefined) checkInclude(site);
+    if (step.run !== undefined) checkRetryWait(site);
     if (step.disaster) disasters++;
     if (opts.strict && site.list === 'steps' && step.run !== undefined && !step.readonly && step.rollback === undefined) {
       out.push(
@@ -166,7 +187,46 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
     out.push(source.at([...second.path, 'disaster'], 'only one step may be marked `disaster: true`'));
   }
 
-  function checkInclude(site: StepSite, visible: Visible) {
+  /**
+   * Text that becomes a command, an argument, a folder or an environment variable: no process can
+   * be given a NUL byte (the step would fail at start with "cannot run"), nor a variable named
+   * with `=` or nothing.
+   */
+  function checkProcessText(path: Path, value: unknown) {
+    if (typeof value === 'string') {
+      const at = value.indexOf('\0');
+      if (at !== -1) out.push(source.at(path, 'contains a NUL byte (\\0): no command, argument or environment variable can hold one', { offset: at }));
+    } else if (Array.isArray(value)) {
+      value.forEach((v, i) => checkProcessText([...path, i], v));
+    } else if (value !== null && typeof value === 'object') {
+      const isEnv = path[path.length - 1] === 'env';
+      for (const [key, v] of Object.entries(value)) {
+        if (isEnv && (key === '' || /[=\0]/.test(key))) {
+          out.push(source.at([...path, key], 'an environment variable name cannot be empty or contain `=` or a NUL byte', { key: true }));
+        }
+        if (key !== 'timeout' && key !== 'expect' && key !== 'manual') checkProcessText([...path, key], v);
+      }
+    }
+  }
+
+  /** The longest wait between tries must fit a timer, or the last retries would start at once. */
+  function checkRetryWait(site: StepSite) {
+    const own = site.step.retry;
+    const retry = { ...input.defaults?.retry, ...own };
+    const attempts = retry.attempts ?? 1;
+    if (attempts < 2) return;
+    const delay = retry.delay === undefined ? DEFAULT_RETRY_DELAY_MS : parseDuration(retry.delay);
+    if (delay === null) return; // reported by the schema
+    const longest = delay * (retry.backoff ?? 1) ** (attempts - 2);
+    if (longest > MAX_TIMER_MS) {
+      const at = own !== undefined ? [...site.path, 'retry'] : ['defaults', 'retry'];
+      out.push(
+        source.at(at, `the wait before try ${attempts} grows to ${longest < 1000 * DAY_MS ? formatDuration(longest) : 'more than 1000 days'}; at most 24d (${MAX_TIMER_MS} ms): lower delay, backoff or attempts`),
+      );
+    }
+  }
+
+  function checkInclude(site: StepSite) {
     const name = site.step.runbook!;
     const included = opts.resolve(name);
     if (!included) return; // reported by the library, which knows where it looked
@@ -176,7 +236,8 @@ export function checkRunbook(rb: LoadedRunbook, opts: CheckOptions): Diagnostic[
       if (!theirs.has(key)) {
         out.push(source.at(path, `runbook "${name}" declares no var "${key}"${meant(key, theirs)}`, { key: true }));
       }
-      if (typeof value === 'string') checkTemplate(path, value, visible);
+      // Rendered before the run starts, like var defaults: no step has run and there is no `now`.
+      if (typeof value === 'string') checkTemplate(path, value, new Set(), { names: INCLUDE_VAR_NAMES });
     }
   }
   return out;

@@ -14,8 +14,15 @@ export function parseDuration(text: string): number | null {
     if (!m || m.index !== at) return null;
     total += Number(m[1]) * (UNIT_MS[m[2]!] ?? 0);
   }
-  return Math.round(total);
+  // Hundreds of digits read as Infinity: no duration a runbook means.
+  return Number.isSafeInteger(Math.round(total)) ? Math.round(total) : null;
 }
+
+/**
+ * The longest wait a timer can hold: Node fires a longer `setTimeout` after 1 ms. Timeouts, retry
+ * delays and kill graces are timers, so they are at most this: 24d 20h 31m 23.647s.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Short human form of milliseconds: `850ms`, `12.3s`, `4m05s`, `2h10m`. */
 export function formatDuration(ms: number): string {

@@ -2,7 +2,7 @@
  * Where runbooks are found: the configured folders in order, then the ones shipped with maint.
  * With parse-cache.ts, the only part of runbook/ that touches the disk.
  */
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { extname, join, resolve } from 'node:path';
 import { packagePath } from '../package-root.js';
 import { checkRunbook } from './check.js';
@@ -10,6 +10,7 @@ import { meant } from './did-you-mean.js';
 import type { Diagnostic } from './diagnostics.js';
 import { cachedSource, type ParseCache } from './parse-cache.js';
 import { loadedRunbook, parseRunbook, runbookNameOf, type LoadedRunbook, type ParseResult } from './parse.js';
+import { readRunbookText } from './source-file.js';
 import { parseYamlSource } from './yaml-source.js';
 
 /** The runbooks folder shipped in maint's package. */
@@ -31,6 +32,12 @@ export interface RunbookTree {
 }
 
 const EXTS = new Set(['.yaml', '.yml']);
+
+/**
+ * How deeply includes may nest (include steps from the root to the deepest runbook). The planner
+ * stops expanding past this, so a deeper chain would silently lose its steps: it is an error here.
+ */
+export const MAX_INCLUDE_DEPTH = 20;
 
 export class RunbookLibrary {
   private readonly cache = new Map<string, ParseResult>();
@@ -85,7 +92,8 @@ export class RunbookLibrary {
   parseFile(file: string): ParseResult {
     let result = this.cache.get(file);
     if (!result) {
-      result = this.parseText(file, readFileSync(file, 'utf8'));
+      const read = readRunbookText(file, displayPath(file));
+      result = read.diagnostic ? { runbook: null, diagnostics: [read.diagnostic] } : this.parseText(file, read.text);
       this.cache.set(file, result);
     }
     return result;
@@ -108,43 +116,94 @@ export class RunbookLibrary {
     const runbooks = new Map<string, LoadedRunbook>();
     const diagnostics: Diagnostic[] = [];
     const visiting: string[] = [];
+    const visitingFiles: string[] = [];
     const done = new Set<string>();
+    // Includes that are not part of a cycle: what the planner will expand.
+    const includes = new Map<LoadedRunbook, IncludeEdge[]>();
 
     const visit = (ref: RunbookRef): LoadedRunbook | null => {
       const parsed = this.parseFile(ref.file);
-      if (done.has(ref.file)) return parsed.runbook;
+      // Every name an include used must be in the map, also a second name for a file seen before.
+      if (parsed.runbook) runbooks.set(ref.name, parsed.runbook);
+      if (done.has(ref.file)) return parsed.runbook ?? parsed.salvaged ?? null;
       done.add(ref.file);
       diagnostics.push(...parsed.diagnostics);
-      const rb = parsed.runbook;
+      // A runbook the schema refused is still checked, and its includes with it (salvage.ts).
+      const rb = parsed.runbook ?? parsed.salvaged ?? null;
       if (!rb) return null;
-      runbooks.set(ref.name, rb);
       visiting.push(ref.name);
+      visitingFiles.push(ref.file);
       const resolved = new Map<string, LoadedRunbook | null>();
       for (const site of rb.sites) {
         const name = site.step.runbook;
         if (name === undefined) continue;
         const at = [...site.path, 'runbook'];
-        if (visiting.includes(name)) {
+        const ref2 = visiting.includes(name) ? null : this.find(name);
+        // By name, and by file: `_name` and `name` find the same piece.
+        if (visiting.includes(name) || (ref2 && visitingFiles.includes(ref2.file))) {
           diagnostics.push(rb.source.at(at, `include cycle: ${[...visiting, name].join(' → ')}`));
           resolved.set(name, null);
           continue;
         }
-        const ref2 = this.find(name);
         if (!ref2) {
           diagnostics.push(rb.source.at(at, this.unknownMessage(name)));
           resolved.set(name, null);
           continue;
         }
-        resolved.set(name, visit(ref2));
+        const child = visit(ref2);
+        resolved.set(name, child);
+        if (child) includes.set(rb, [...(includes.get(rb) ?? []), { path: at, child }]);
       }
       visiting.pop();
+      visitingFiles.pop();
       diagnostics.push(...checkRunbook(rb, { strict: opts.strict, resolve: (n) => resolved.get(n) ?? null }));
       return rb;
     };
 
     const rootRb = visit(root);
-    return { root: rootRb, runbooks, diagnostics };
+    if (rootRb) {
+      const chain = longestIncludeChain(rootRb, includes);
+      if (chain.length - 1 > MAX_INCLUDE_DEPTH) {
+        const first = includes.get(rootRb)!.find((e) => e.child === chain[1])!;
+        diagnostics.push(
+          rootRb.source.at(
+            first.path,
+            `includes nest ${chain.length - 1} deep, past the limit of ${MAX_INCLUDE_DEPTH}: ${chain.map((r) => r.name).join(' → ')}`,
+          ),
+        );
+      }
+    }
+    // Only a runbook the schema accepted is a root anyone may plan.
+    return { root: rootRb === this.parseFile(root.file).runbook ? rootRb : null, runbooks, diagnostics };
   }
+}
+
+interface IncludeEdge {
+  /** The include step's `runbook:` field. */
+  path: (string | number)[];
+  child: LoadedRunbook;
+}
+
+/** The runbooks of the longest include chain from `root` (root first), over cycle-free includes. */
+function longestIncludeChain(root: LoadedRunbook, includes: Map<LoadedRunbook, IncludeEdge[]>): LoadedRunbook[] {
+  const longest = new Map<LoadedRunbook, LoadedRunbook[]>();
+  const open = new Set<LoadedRunbook>();
+  const chainFrom = (rb: LoadedRunbook): LoadedRunbook[] => {
+    const known = longest.get(rb);
+    if (known) return known;
+    // loadTree leaves cycles out of `includes`; should one slip through, it ends the chain here.
+    if (open.has(rb)) return [];
+    open.add(rb);
+    let best: LoadedRunbook[] = [];
+    for (const { child } of includes.get(rb) ?? []) {
+      const sub = chainFrom(child);
+      if (sub.length > best.length) best = sub;
+    }
+    const chain = [rb, ...best];
+    longest.set(rb, chain);
+    return chain;
+  };
+  return chainFrom(root);
 }
 
 function isDir(p: string): boolean {

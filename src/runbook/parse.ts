@@ -5,6 +5,8 @@ import { basename, extname } from 'node:path';
 import type * as z from 'zod/mini';
 import { meant } from './did-you-mean.js';
 import type { Diagnostic } from './diagnostics.js';
+import { MAX_RUNBOOK_BYTES, tooLarge } from './source-file.js';
+import { salvageRunbook } from './salvage.js';
 import { RunbookSchema, type RunbookInput } from './schema.js';
 import { walkSteps, type StepSite } from './walk.js';
 import { parseYamlSource, type YamlSource } from './yaml-source.js';
@@ -21,6 +23,11 @@ export interface LoadedRunbook {
 export interface ParseResult {
   runbook: LoadedRunbook | null;
   diagnostics: Diagnostic[];
+  /**
+   * When the schema refused the runbook: its valid parts (salvage.ts), for checking only, so one
+   * pass reports the semantic problems too. Never planned or run.
+   */
+  salvaged?: LoadedRunbook;
 }
 
 /** The name a runbook file is found by: its base name without `.yaml` / `.yml`. */
@@ -29,6 +36,7 @@ export function runbookNameOf(file: string): string {
 }
 
 export function parseRunbook(file: string, text: string): ParseResult {
+  if (text.length > MAX_RUNBOOK_BYTES) return { runbook: null, diagnostics: [{ file, line: 1, col: 1, path: '', message: tooLarge(text.length) }] };
   const source = parseYamlSource(file, text);
   if (source.errors.length > 0) return { runbook: null, diagnostics: source.errors };
   if (source.data === null || typeof source.data !== 'object' || Array.isArray(source.data)) {
@@ -37,7 +45,11 @@ export function parseRunbook(file: string, text: string): ParseResult {
   // reportInput: zod 4 leaves the value out of issues otherwise, and a wrong type would read as missing.
   const parsed = RunbookSchema.safeParse(source.data, { reportInput: true });
   if (!parsed.success) {
-    return { runbook: null, diagnostics: parsed.error.issues.flatMap((issue) => issueDiagnostics(source, issue)) };
+    return {
+      runbook: null,
+      diagnostics: parsed.error.issues.flatMap((issue) => issueDiagnostics(source, issue)),
+      salvaged: loadedRunbook(file, salvageRunbook(source.data), source),
+    };
   }
   const input = parsed.data;
   const fileName = runbookNameOf(file);
@@ -91,6 +103,10 @@ const UNION_HINTS: Record<string, string> = {
   warn: 'an expression, or a list of expressions',
 };
 
+function isYamlScalar(v: unknown): boolean {
+  return v === null || typeof v === 'boolean' || typeof v === 'number';
+}
+
 function issueDiagnostics(source: YamlSource, issue: z.core.$ZodIssue): Diagnostic[] {
   const path = issue.path as PropertyKey[];
   if (issue.code === 'unrecognized_keys') {
@@ -99,6 +115,13 @@ function issueDiagnostics(source: YamlSource, issue: z.core.$ZodIssue): Diagnost
     });
   }
   const last = path[path.length - 1];
+  const parentKey = path[path.length - 2];
+  const expressionField = last === 'when' || last === 'expect' || last === 'warn' || parentKey === 'expect' || parentKey === 'warn' || parentKey === 'outputs';
+  if ((issue.code === 'invalid_union' || issue.code === 'invalid_type') && expressionField && isYamlScalar(issue.input)) {
+    // `expect: true` or `when: 1` is YAML's bool or number, not an expression: say how to write one.
+    const wrote = JSON.stringify(issue.input);
+    return [source.at(path, `expected an expression (a string), YAML read ${wrote} as a ${issue.input === null ? 'null' : typeof issue.input}; write it as a string, e.g. "${wrote === 'null' ? 'true' : wrote}"`)];
+  }
   if (issue.code === 'invalid_union') {
     const parent = path[path.length - 2];
     const hint = typeof last === 'string' ? UNION_HINTS[last] : undefined;

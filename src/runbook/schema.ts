@@ -6,12 +6,30 @@
 import * as z from 'zod/mini';
 import '../zod-setup.js'; // before any schema is built
 import { Cron } from 'croner';
-import { parseDuration } from './duration.js';
+import { MAX_TIMER_MS, parseDuration } from './duration.js';
 
 const duration = z
   .string()
   .check(z.refine((s) => parseDuration(s) !== null, { message: 'not a duration: write it like 500ms, 30s, 5m, 4h or 7d' }))
   .register(z.globalRegistry, { description: 'Duration: 500ms, 30s, 5m, 4h, 7d (or compounds such as 1h30m)' });
+
+/**
+ * A duration a timer waits for: within what a timer can hold and, for a timeout, more than
+ * nothing (`timeout: 0s` would fail every step before it starts).
+ */
+const timerDuration = (what: string, min: 0 | 1) =>
+  z
+    .string()
+    .check(
+      z.superRefine((s, ctx) => {
+        const ms = parseDuration(s);
+        if (ms === null) ctx.addIssue({ code: 'custom', input: s, message: 'not a duration: write it like 500ms, 30s, 5m, 4h or 7d' });
+        else if (ms < min) ctx.addIssue({ code: 'custom', input: s, message: `${what} must be longer than 0` });
+        else if (ms > MAX_TIMER_MS) ctx.addIssue({ code: 'custom', input: s, message: `${what} is at most 24d (${MAX_TIMER_MS} ms, the longest timer)` });
+      }),
+    )
+    .register(z.globalRegistry, { description: 'Duration: 500ms, 30s, 5m, 4h, 7d (or compounds such as 1h30m); at most 24d' });
+const timeout = timerDuration('a timeout', 1);
 
 const cron = z
   .string()
@@ -62,9 +80,9 @@ const command = z.union([
 
 const retry = z.strictObject({
   attempts: z
-    .optional(z.number().check(z.int(), z.gte(1), z.lte(100)))
+    .optional(z.number().check(z.int('attempts is a whole number'), z.gte(1, 'attempts is at least 1'), z.lte(100, 'attempts is at most 100')))
     .register(z.globalRegistry, { description: 'Total tries, first included' }),
-  delay: z.optional(duration),
+  delay: z.optional(timerDuration('a retry delay', 0)),
   backoff: z
     .optional(z.number().check(z.gte(1), z.lte(10)))
     .register(z.globalRegistry, { description: 'Multiply the delay by this after each try' }),
@@ -78,7 +96,7 @@ const rollback = z.union([
       manual: z.optional(templateValue).register(z.globalRegistry, {
         description: 'No command can undo this step: what a person should do, listed as a follow-up if the run fails after it',
       }),
-      timeout: z.optional(duration),
+      timeout: z.optional(timeout),
       expect: z.optional(expressions),
     })
     .check(
@@ -95,7 +113,8 @@ const rollback = z.union([
 export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const STEP_ID = /^[a-z0-9][a-z0-9_-]*$/;
 
-const varDecl = z.union([
+/** One var's declaration. */
+export const VarDeclSchema = z.union([
   scalar,
   z.array(z.unknown()),
   z.strictObject({
@@ -109,7 +128,8 @@ const varDecl = z.union([
   }),
 ]);
 
-const stepFields = {
+/** A step's fields but `parallel`, each on its own (salvage.ts checks them one by one). */
+export const stepFields = {
   name: z.string().check(z.minLength(1)),
   id: z.optional(z.string().check(z.regex(STEP_ID, 'ids are lowercase letters, digits, `_` and `-`, starting with a letter or digit'))),
   run: z.optional(command),
@@ -122,7 +142,7 @@ const stepFields = {
   warn: z.optional(expressions),
   outputs: z.optional(z.record(z.string().check(z.regex(VAR_NAME, 'output names are identifiers')), z.string())),
   retry: z.optional(retry),
-  timeout: z.optional(duration),
+  timeout: z.optional(timeout),
   env: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
   cwd: z.optional(z.string()),
   confirm: z.optional(templateValue),
@@ -216,17 +236,17 @@ export const RunbookSchema = z
     requires: z
       .optional(z.array(z.string().check(z.minLength(1))))
       .register(z.globalRegistry, { description: 'Commands that must be on PATH, checked before step 1' }),
-    vars: z.optional(z.record(z.string().check(z.regex(VAR_NAME, 'var names are identifiers (letters, digits, _)')), varDecl)),
+    vars: z.optional(z.record(z.string().check(z.regex(VAR_NAME, 'var names are identifiers (letters, digits, _)')), VarDeclSchema)),
     env: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
     defaults: z.optional(
       z.strictObject({
-        timeout: z.optional(duration),
+        timeout: z.optional(timeout),
         retry: z.optional(retry),
         shell: z
           .optional(z.array(z.string()).check(z.minLength(1)))
           .register(z.globalRegistry, { description: 'Shell for string `run`, e.g. [bash, -c]' }),
         kill_grace: z
-          .optional(duration)
+          .optional(timerDuration('kill_grace', 0))
           .register(z.globalRegistry, { description: 'After a timeout: TERM, then KILL after this grace (default 5s)' }),
       }),
     ),
@@ -237,5 +257,5 @@ export const RunbookSchema = z
   .register(z.globalRegistry, { id: 'Runbook', title: 'maint runbook', description: 'A maintenance runbook for maint (format version 1)' });
 
 export type RunbookInput = z.infer<typeof RunbookSchema>;
-export type VarDeclInput = z.infer<typeof varDecl>;
+export type VarDeclInput = z.infer<typeof VarDeclSchema>;
 export type RetryInput = z.infer<typeof retry>;

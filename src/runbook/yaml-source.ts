@@ -1,7 +1,7 @@
 /**
  * YAML parsed with positions, so every problem can be reported as `file:line:col`.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, type Document, type Node } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, Scalar, visit, type Alias, type Document, type Node } from 'yaml';
 import type { Diagnostic } from './diagnostics.js';
 import { formatPath } from './diagnostics.js';
 
@@ -25,19 +25,39 @@ export interface YamlSource {
   at(path: readonly PropertyKey[], message: string, opts?: { key?: boolean; offset?: number }): Diagnostic;
 }
 
+/**
+ * The most a runbook's aliases may expand to: enough for any runbook that shares a few values,
+ * far too little for a "billion laughs" document that expands a few lines into gigabytes.
+ */
+export const MAX_ALIAS_COUNT = 100;
+/** How deeply collections may nest. Real runbooks reach about 10; deeper only exhausts the stack later. */
+export const MAX_DEPTH = 64;
+
 export function parseYamlSource(file: string, text: string): YamlSource {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const pos = (offset: number): Position => {
     const p = lineCounter.linePos(offset);
-    return { line: p.line, col: p.col };
+    return { line: Math.max(1, p.line), col: Math.max(1, p.col) };
   };
-  const errors: Diagnostic[] = doc.errors.map((e) => ({
-    file,
-    ...pos(e.pos[0]),
-    path: '',
-    message: `YAML: ${e.message.split('\n')[0]}`,
-  }));
+  const diag = (offset: number, message: string): Diagnostic => ({ file, ...pos(offset), path: '', message: `YAML: ${message}` });
+  // A BOM is no character of the document: without it, columns on the first line stay right.
+  const body = text.startsWith('\ufeff') ? text.slice(1) : text;
+  const doc = parseDocument(body, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const errors: Diagnostic[] = doc.errors.map((e) => diag(e.pos[0], yamlMessage(e.message)));
+  if (errors.length === 0) errors.push(...structureErrors(doc).map((e) => diag(e.offset, e.message)));
+  let data: unknown;
+  if (errors.length === 0) {
+    try {
+      data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      // The checks above leave only an alias expanding past the cap; anything else is said as it is.
+      const firstAlias = findFirstAlias(doc);
+      const message = /alias count/i.test(String(err))
+        ? `aliases expand to too much data (more than ${MAX_ALIAS_COUNT} nodes per alias); write the values out`
+        : yamlMessage(err instanceof Error ? err.message : String(err));
+      errors.push(diag(firstAlias?.range?.[0] ?? 0, message));
+    }
+  }
   const locate = (path: readonly PropertyKey[], opts: { key?: boolean; offset?: number } = {}): Position => {
     const found = findNode(doc, path, opts.key === true);
     if (!found?.range) return { line: 1, col: 1 };
@@ -45,11 +65,81 @@ export function parseYamlSource(file: string, text: string): YamlSource {
   };
   return {
     file,
-    data: errors.length > 0 ? undefined : doc.toJS({ maxAliasCount: 100 }),
+    data: errors.length > 0 ? undefined : data,
     errors,
     locate,
     at: (path, message, opts) => ({ file, ...locate(path, opts), path: formatPath(path), message }),
   };
+}
+
+/** The first line of a `yaml` error, in words for a person who wrote the file. */
+function yamlMessage(message: string): string {
+  const first = message.split('\n')[0] ?? message;
+  if (/call stack/i.test(first)) return `nested too deeply (at most ${MAX_DEPTH} levels)`;
+  if (/multiple documents/i.test(first)) return 'a runbook is one YAML document: remove the `---` that starts a second one, or split the file';
+  if (/Map keys must be unique/i.test(first)) return 'duplicate key: each key may appear once in a mapping';
+  return first;
+}
+
+/**
+ * Problems the `yaml` parser accepts but turning the document into data would throw on: an alias
+ * whose anchor is not set before it, and nesting past MAX_DEPTH. Found without recursion, so a
+ * deep document cannot exhaust the stack here.
+ */
+function structureErrors(doc: Document): { offset: number; message: string }[] {
+  const out: { offset: number; message: string }[] = [];
+  const anchors = new Set<string>();
+  let tooDeep = false;
+  // Entries are nodes to visit, or an anchor to count once its node's children are visited.
+  const stack: ({ node: unknown; depth: number } | { anchor: string })[] = [{ node: doc.contents, depth: 1 }];
+  // Visit in document order: an anchor counts only for the aliases after it.
+  while (stack.length > 0) {
+    const entry = stack.pop()!;
+    if ('anchor' in entry) {
+      anchors.add(entry.anchor);
+      continue;
+    }
+    const { node, depth } = entry;
+    if (node === null || typeof node !== 'object') continue;
+    const n = node as Node;
+    const offset = n.range?.[0] ?? 0;
+    if (isAlias(n)) {
+      if (!anchors.has(n.source)) out.push({ offset, message: `alias *${n.source} has no anchor &${n.source} before it` });
+      continue;
+    }
+    const children: unknown[] = [];
+    if (isMap(n) || isSeq(n)) {
+      if (depth > MAX_DEPTH) {
+        if (!tooDeep) out.push({ offset, message: `nested too deeply (at most ${MAX_DEPTH} levels)` });
+        tooDeep = true;
+        continue;
+      }
+      if (isMap(n)) {
+        for (const pair of n.items) {
+          // JS objects have only string keys: `yaml` would print a warning and key the value by "[object]".
+          if (isMap(pair.key) || isSeq(pair.key)) {
+            out.push({ offset: (pair.key as Node).range?.[0] ?? offset, message: 'a key must be a plain value, not a list or a mapping' });
+          }
+          children.push(pair.key, pair.value);
+        }
+      } else for (const item of n.items) children.push(item);
+    }
+    // An alias inside its own anchored node would repeat it forever: the anchor counts after the node.
+    if (n.anchor) stack.push({ anchor: n.anchor });
+    for (let i = children.length - 1; i >= 0; i--) stack.push({ node: children[i], depth: depth + 1 });
+  }
+  return out;
+}
+
+function findFirstAlias(doc: Document): Alias | undefined {
+  let found: Alias | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      found = node;
+      return visit.BREAK;
+    },
+  });
+  return found;
 }
 
 /** The node at a path, the key node for `key`, or the nearest parent that exists. */

@@ -125,7 +125,10 @@ describe('maint dr-test', () => {
     expect(noOutage.stderr).toContain('runbooks/no-outage.yaml: not a DR test: no step marked `disaster: true`');
     expect(noOutage.stderr).not.toContain('objectives');
     expect(existsSync(join(dir, 'ran'))).toBe(false);
-    expect(existsSync(join(dir, 'maintenance-log.md'))).toBe(false);
+    // A refused drill is recorded (a scheduled check that stopped working must be noticed); the
+    // dry run adds nothing.
+    const log = readFileSync(join(dir, 'maintenance-log.md'), 'utf8');
+    expect(log.match(/\*\*Result\*\*: refused, nothing was run \(exit 2\)/g)).toHaveLength(1);
     // without a name and without a dr-test runbook: an unknown runbook
     expect((await maint(['dr-test'], { cwd: dir })).code).toBe(2);
     // `maint run` runs the same runbooks as plain runbooks

@@ -72,9 +72,21 @@ describe('newcomer matrix', () => {
       const context = `${file}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`;
       expect(out, context).not.toMatch(/\n\s+at .*:\d+:\d+\)?$/m); // no stack
       expect(out, context).not.toContain(README_VARS.RESTIC_PASSWORD);
-      // Nothing executed: no run recorded, no log written, no state made.
-      expect(existsSync(join(cwd, 'maintenance-log.md')), context).toBe(false);
-      expect(existsSync(join(cwd, '.maint/runs')), context).toBe(false);
+      // Nothing executed. `plan` and dry runs leave nothing behind; a real `run`/`dr-test` that is
+      // refused is recorded as refused (a scheduled check that broke must be noticed), no more.
+      const refusedRun = missing.length > 0 && !command.includes('--dry-run') && command[0] !== 'plan';
+      if (refusedRun) {
+        const log = readFileSync(join(cwd, 'maintenance-log.md'), 'utf8');
+        expect(log, context).toMatch(/\*\*Result\*\*: refused, nothing was run \(exit 2\)/);
+        expect(log, context).toContain('- (no steps)');
+        for (const v of missing) expect(names(log, v), `${v.name} not named in the log entry\n${context}`).toBe(true);
+        const runs = readdirSync(join(cwd, '.maint/runs'));
+        expect(runs, context).toHaveLength(1);
+        expect(JSON.parse(readFileSync(join(cwd, '.maint/runs', runs[0]!, 'run.json'), 'utf8')).status, context).toBe('refused');
+      } else {
+        expect(existsSync(join(cwd, 'maintenance-log.md')), context).toBe(false);
+        expect(existsSync(join(cwd, '.maint/runs')), context).toBe(false);
+      }
       if (missing.length === 0) {
         expect(r.stderr, context).toBe('');
         expect(r.code, context).toBe(0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MASK, Masker, MIN_LENGTH, maskingForms } from '../../../src/exec/mask.js';
+import { MASK, Masker, maskDeep, MIN_LENGTH, maskingForms, percentEncode, PERCENT_ENCODERS, trieSource } from '../../../src/exec/mask.js';
 import { StreamMasker } from '../../../src/exec/stream-mask.js';
 import { isSecretEnvName, SECRET_ENV_NAMES, secretsFromEnv } from '../../../src/exec/secret-env.js';
 
@@ -121,6 +121,65 @@ describe('maskingForms', () => {
     expect(forms).toContain('p@ss w\\/\\"q\\"\\\\\\u00e9!');
   });
 
+  // What each encoder writes for `p@ss w/rd!'()*~é`, copied from the encoder itself (Python 3.11's
+  // urllib.parse, Node's encodeURIComponent / URLSearchParams / encodeURI, shlex.quote, html.escape).
+  const URL_SECRET = `p@ss w/rd!'()*~é`;
+  it.each([
+    ['python quote() keeps /', 'p%40ss%20w/rd%21%27%28%29%2A~%C3%A9'],
+    ['python quote_plus()', 'p%40ss+w%2Frd%21%27%28%29%2A~%C3%A9'],
+    ["python quote(safe='')", 'p%40ss%20w%2Frd%21%27%28%29%2A~%C3%A9'],
+    ['python quote(), lower-case hex', 'p%40ss%20w/rd%21%27%28%29%2a~%c3%a9'],
+    ['encodeURIComponent', "p%40ss%20w%2Frd!'()*~%C3%A9"],
+    ['encodeURIComponent, + for space', "p%40ss+w%2Frd!'()*~%C3%A9"],
+    ['URLSearchParams', 'p%40ss+w%2Frd%21%27%28%29*%7E%C3%A9'],
+    ['encodeURI', "p@ss%20w/rd!'()*~%C3%A9"],
+    ["shell '\\'' quoting", "p@ss w/rd!'\\''()*~é"],
+    ['shlex.quote', `p@ss w/rd!'"'"'()*~é`],
+  ])('includes the %s form', (_name, form) => {
+    expect(maskingForms(URL_SECRET)).toContain(form);
+    expect(new Masker([URL_SECRET]).mask(`<${form}>`)).toBe('<***>');
+  });
+
+  it('percent-encodes exactly as encodeURIComponent, encodeURI and URLSearchParams do, for every printable ASCII character and beyond', () => {
+    let all = '';
+    for (let c = 0x20; c < 0x7f; c++) all += String.fromCharCode(c);
+    all += 'é€🔑';
+    expect(percentEncode(all, PERCENT_ENCODERS.encodeURIComponent!, '%20')).toBe(encodeURIComponent(all));
+    expect(percentEncode(all, PERCENT_ENCODERS.encodeURI!, '%20')).toBe(encodeURI(all));
+    expect(percentEncode(all, PERCENT_ENCODERS.form!, '+')).toBe(new URLSearchParams([['', all]]).toString().slice(1));
+  });
+
+  it('percent-encodes as Python quote() and quote_plus() do, for every printable ASCII character', () => {
+    let all = '';
+    for (let c = 0x20; c < 0x7f; c++) all += String.fromCharCode(c);
+    // python3 -c "from urllib.parse import quote; print(quote(''.join(map(chr, range(32, 127)))))"
+    expect(percentEncode(all, PERCENT_ENCODERS.pythonQuote!, '%20')).toBe(
+      '%20%21%22%23%24%25%26%27%28%29%2A%2B%2C-./0123456789%3A%3B%3C%3D%3E%3F%40ABCDEFGHIJKLMNOPQRSTUVWXYZ%5B%5C%5D%5E_%60abcdefghijklmnopqrstuvwxyz%7B%7C%7D~',
+    );
+    expect(percentEncode(all, PERCENT_ENCODERS.unreserved!, '+')).toBe(
+      '+%21%22%23%24%25%26%27%28%29%2A%2B%2C-.%2F0123456789%3A%3B%3C%3D%3E%3F%40ABCDEFGHIJKLMNOPQRSTUVWXYZ%5B%5C%5D%5E_%60abcdefghijklmnopqrstuvwxyz%7B%7C%7D~',
+    );
+  });
+
+  it.each([
+    ['&amp; &lt; &gt; &quot; &apos;', 'a&amp;b&lt;c&gt;&quot;d&apos;e'],
+    ['&#39; (lodash, Go html)', 'a&amp;b&lt;c&gt;&quot;d&#39;e'],
+    ['&#x27; (Python html.escape)', 'a&amp;b&lt;c&gt;&quot;d&#x27;e'],
+    ['&#34; (Go encoding/xml)', 'a&amp;b&lt;c&gt;&#34;d&#39;e'],
+  ])('includes the XML/HTML-escaped form with %s', (_name, form) => {
+    expect(maskingForms(`a&b<c>"d'e`)).toContain(form);
+  });
+
+  it('writes every byte as two hex digits (a tab is %09, not %9)', () => {
+    expect(percentEncode('a\tb\u0001', PERCENT_ENCODERS.unreserved!, '%20')).toBe('a%09b%01');
+    expect(maskingForms('tab\there')).toContain('tab%09here');
+  });
+
+  it('does not throw for a value with a lone surrogate (encodeURIComponent would)', () => {
+    expect(() => maskingForms('abc\ud800def')).not.toThrow();
+    expect(new Masker(['abc\ud800def']).mask('x abc\ud800def y')).toBe('x *** y');
+  });
+
   it('leaves out encoded forms shorter than MIN_LENGTH', () => {
     // A 4-byte value: the base64 core at alignment 1 has exactly 4 chars and is kept; nothing shorter is.
     for (const f of maskingForms('abcd')) expect(f.length).toBeGreaterThanOrEqual(4);
@@ -211,6 +270,51 @@ describe('Masker', () => {
         text += next() < 0.1 ? secrets[Math.floor(next() * secrets.length)]! : alphabet[Math.floor(next() * alphabet.length)]!;
       }
       expect(m.mask(text), JSON.stringify(text)).toBe(referenceMask(secrets, text));
+    }
+  });
+});
+
+describe('Masker with long forms sharing their first characters', () => {
+  // Forms are searched for by their first 16 characters and compared in full where those matched:
+  // secrets that agree on more than that, and shorter ones that are their prefixes.
+  const secrets = ['shared-prefix-0123-alpha-secret', 'shared-prefix-0123-beta-secret!', 'shared-prefix-01', 'shared-p', 'x"y\\z shared-prefix'];
+
+  it('masks the longest form at each position, falling back to a shorter secret that the text still holds', () => {
+    const m = new Masker(secrets);
+    expect(m.mask('<shared-prefix-0123-alpha-secret>')).toBe('<***>');
+    expect(m.mask('<shared-prefix-0123-gamma>')).toBe('<***23-gamma>');
+    expect(m.mask('<shared-prefix-0>')).toBe('<***refix-0>');
+    expect(m.mask('<abcd-and-abcdefghijklmnopXYZ>')).toBe('<abcd-and-abcdefghijklmnopXYZ>');
+    expect(new Masker(['abcd', 'abcdefghijklmnopqrstu']).mask('<abcdefghijklmnopXYZ>')).toBe('<***efghijklmnopXYZ>');
+    // The first 16 characters alone are no secret.
+    expect(new Masker(['abcdefghijklmnopqrstu']).mask('<abcdefghijklmnopXYZ>')).toBe('<abcdefghijklmnopXYZ>');
+  });
+
+  it.each([
+    [[], ''],
+    [['x/y', 'abd', 'ab', 'abc'], '(?:ab(?:(?:c|d))?|x\\/y)'],
+    [['same-start-1', 'same-start-22', 'same-start-1'], 'same-start-(?:1|22)'],
+    [['a.b', 'a*c'], 'a(?:\\*c|\\.b)'],
+  ])('writes the forms %j as the trie %s', (forms, source) => {
+    expect(trieSource(forms)).toBe(source);
+  });
+
+  it('handles a secret of 100,000 characters (a run of characters is not one call per character)', () => {
+    const long = `k${'e'.repeat(99_998)}y`;
+    expect(new Masker([long, `${long.slice(0, 50_000)}!`]).mask(`<${long}>`)).toBe('<***>');
+  });
+
+  it('agrees with the reference implementation on random texts, whole and streamed', () => {
+    const next = rng(11);
+    const m = new Masker(secrets);
+    const pieces = [...secrets, ...secrets.map((s) => s.slice(0, 20)), ...secrets.flatMap(maskingForms).filter((f) => f.length > 16), '-', 'a', ' ', '%2', '"'];
+    for (let round = 0; round < 300; round++) {
+      let text = '';
+      const len = Math.floor(next() * 12);
+      for (let i = 0; i < len; i++) text += pieces[Math.floor(next() * pieces.length)]!;
+      const expected = referenceMask(secrets, text);
+      expect(m.mask(text), JSON.stringify(text)).toBe(expected);
+      expect(streamAll(m, randomChunks(text, next)).join(''), JSON.stringify(text)).toBe(expected);
     }
   });
 });
@@ -311,6 +415,51 @@ describe('StreamMasker', () => {
     const sm = new StreamMasker(masker);
     expect(sm.push('a abcde') + sm.flush()).toBe('a abcde');
     expect(sm.push('f abcdef') + sm.flush()).toBe(`f ${MASK}`);
+  });
+});
+
+describe('StreamMasker with the encoded forms', () => {
+  it('masks each percent-encoded, shell-quoted and XML form however the stream is chunked', () => {
+    const secret = `Pw/x y+z!'()*~&<é>`;
+    const masker = new Masker([secret]);
+    const forms = maskingForms(secret);
+    // Every form, in a URL, a JSON body and a command line, one after another.
+    const text = forms.map((f, i) => `line ${i}: https://h/cb?t=${f}&n=${i} curl -d 't=${f}'\n`).join('');
+    const expected = masker.mask(text);
+    expect(expected).toBe(forms.map((_f, i) => `line ${i}: https://h/cb?t=***&n=${i} curl -d 't=***'\n`).join(''));
+    const next = rng(99);
+    for (let round = 0; round < 100; round++) {
+      const chunks = randomChunks(text, next);
+      expect(streamAll(masker, chunks).join(''), `chunks: ${JSON.stringify(chunks)}`).toBe(expected);
+    }
+  });
+});
+
+describe('maskDeep', () => {
+  const m = new Masker(['s3cret-value', '12345678']);
+  it.each([
+    ['a string', 'x s3cret-value y', 'x *** y'],
+    ['a number that prints as a secret', 12345678, MASK],
+    ['a bigint that prints as a secret', 12345678n, MASK],
+    ['another number', 42, 42],
+    ['null', null, null],
+    ['undefined', undefined, undefined],
+    ['true', true, true],
+    ['an array', ['s3cret-value', 1], ['***', 1]],
+    ['an object, keys too', { 's3cret-value': { deep: 'a s3cret-value' } }, { '***': { deep: 'a ***' } }],
+  ])('masks %s', (_name, value, want) => {
+    expect(maskDeep(value, m)).toEqual(want);
+  });
+
+  it('masks a boolean that prints as a secret (a secret of "true" is masked everywhere else too)', () => {
+    expect(maskDeep({ ok: true, no: false }, new Masker(['true']))).toEqual({ ok: MASK, no: false });
+  });
+
+  it('does not change its argument, and returns it as it is when there is nothing to mask', () => {
+    const value = { a: ['s3cret-value'] };
+    maskDeep(value, m);
+    expect(value).toEqual({ a: ['s3cret-value'] });
+    expect(maskDeep(value, new Masker([]))).toBe(value);
   });
 });
 

@@ -21,7 +21,8 @@ describe('evaluation errors are typed ExprErrors with readable messages', () => 
     ['env.NOPE', { env: {} }, 'no_such_key', 'no such key "NOPE" (test it with has(…) or read it with .?NOPE.orValue(…))'],
     ['vars.a + 1', { vars: { a: 'x' } }, 'no_such_overload', 'no such overload: string + int'],
     ['vars.a <= 3', { vars: { a: 'x' } }, 'no_such_overload', 'no such overload: string <= int'],
-    ['json.a', { json: null }, 'no_such_key', 'no such key "a" (test it with has(…) or read it with .?a.orValue(…))'],
+    ['json.a', { json: null }, 'no_such_key', 'json is null (stdout was the JSON value null): no such key "a" (test it with has(…) or read it with .?a.orValue(…))'],
+    ['json.a', { json: { b: 1 } }, 'no_such_key', 'no such key "a" (test it with has(…) or read it with .?a.orValue(…))'],
     ['vars.l[5]', { vars: { l: [1] } }, 'index_out_of_bounds', 'index out of range (index 5 >= size 1)'],
   ])('%s', (source, ctx, code, message) => {
     const err = failure(source, ctx);

@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunRecord, StepRecord } from '../../../src/record/types.js';
 import {
@@ -70,11 +71,13 @@ function value(e: Exposition, name: string, runbook: string): number | undefined
 
 describe('writeMetrics', () => {
   it('writes every metric with HELP and TYPE, valid exposition format, mode 0644', async () => {
-    const old = process.umask(0o077);
+    // A strict umask shows the mode is set, not inherited. Worker threads (the mutation runner's
+    // pool) cannot change the umask: there the default one applies.
+    const old = isMainThread ? process.umask(0o077) : undefined;
     try {
       expect(await writeMetrics(file, run())).toEqual({ file, ok: true });
     } finally {
-      process.umask(old);
+      if (old !== undefined) process.umask(old);
     }
     expect(statSync(file).mode & 0o777).toBe(0o644);
     const e = read();

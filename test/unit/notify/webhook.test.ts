@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Masker, maskingForms } from '../../../src/exec/mask.js';
 import type { RunRecord, StepRecord } from '../../../src/record/types.js';
 import {
+  ERROR_MAX,
   failedSteps,
   jsonPayload,
   notifyAll,
@@ -255,7 +256,8 @@ describe('notifyAll', () => {
     const t0 = Date.now();
     const res = await notifyAll([{ url, on: ['failure'], format: 'slack' }], failedRun(), fast);
     const elapsed = Date.now() - t0;
-    expect(elapsed).toBeLessThan(200 * 3 + 150);
+    // Generous slack over the 600 ms budget: a loaded machine is slow, a missing bound is not.
+    expect(elapsed).toBeLessThan(200 * 3 + 2000);
     expect(res).toHaveLength(1);
     expect(res[0]).toMatchObject({ ok: false, url: `http://127.0.0.1:${port}/…` });
     expect(res[0]!.error).toMatch(/ECONNREFUSED/);
@@ -271,16 +273,19 @@ describe('notifyAll', () => {
     expect(res[0]).toMatchObject({ ok: false });
     expect(res[0]!.error).toMatch(/timed out after \d+ms/);
     expect(elapsed).toBeGreaterThanOrEqual(200 * 3 - 20);
-    expect(elapsed).toBeLessThan(200 * 3 + 150);
-    expect(s.received).toHaveLength(3); // every attempt reached the server
+    expect(elapsed).toBeLessThan(200 * 3 + 2000);
+    // On a loaded machine the later attempts may not reach the server before the deadline.
+    expect(s.received.length).toBeGreaterThanOrEqual(1);
+    expect(s.received.length).toBeLessThanOrEqual(3);
   });
 
   it('bounds several slow targets together, not one after the other', async () => {
     const s = await serve(() => 'hang');
     const targets: NotifyTarget[] = [1, 2, 3].map((i) => ({ url: `${s.base}/t${i}`, on: ['failure'], format: 'json' }));
     const t0 = Date.now();
-    const res = await notifyAll(targets, failedRun(), { masker, timeoutMs: 200, retries: 0 });
-    expect(Date.now() - t0).toBeLessThan(200 + 150);
+    const res = await notifyAll(targets, failedRun(), { masker, timeoutMs: 1000, retries: 0 });
+    // One after the other would take at least 3000 ms.
+    expect(Date.now() - t0).toBeLessThan(2500);
     expect(res.map((r) => r.ok)).toEqual([false, false, false]);
   });
 
@@ -303,6 +308,19 @@ describe('notifyAll', () => {
     const res = await notifyAll([{ url: `${s.base}/hook`, on: ['failure'], format: 'slack' }], failedRun(), fast);
     expect(res[0]).toMatchObject({ ok: false, error: 'HTTP 400: invalid_payload near *** (1 attempt)' });
     expect(s.received).toHaveLength(1);
+  });
+
+  it('masks an error body before cutting it, so no head of a secret is left', async () => {
+    const s = await serve((_n, res) => {
+      res.statusCode = 400;
+      // The secret straddles 200 characters, where the body used to be cut before it was masked.
+      res.end(`${'x'.repeat(195)}${SECRET} and ${'y'.repeat(ERROR_MAX)}`);
+    });
+    const res = await notifyAll([{ url: `${s.base}/hook`, on: ['failure'], format: 'json' }], failedRun(), fast);
+    const error = res[0]!.error!;
+    expect(error).toMatch(/^HTTP 400: x{195}\*\*\* and y+… \(1 attempt\)$/);
+    expect(error).not.toContain(SECRET.slice(0, 4));
+    expect(error.length).toBeLessThan(ERROR_MAX + 20);
   });
 
   it('never throws: bad URL, throwing fetch, URL in an error message', async () => {

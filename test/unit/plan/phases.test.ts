@@ -48,7 +48,7 @@ describe('phase one: every scope is checked before the plan is built, every prob
       'a default reading an unset environment variable is positioned at the default',
       { 'r.yaml': 'vars:\n  home: { default: "{{ env.NOPE }}/x" }\nsteps:\n  - { name: a, run: "true" }\n' },
       {},
-      ['r.yaml:2:20: vars.home.default: "{{ env.NOPE }}/x": no such key "NOPE" (test it with has(…) or read it with .?NOPE.orValue(…))'],
+      ['r.yaml:2:24: vars.home.default: {{ env.NOPE }}: the environment variable NOPE is not set (write env.?NOPE.orValue("…") where it may be unset)'],
     ],
     [
       'a non-number --var into a numeric var that flows into an include: one problem, not "no such overload"',
@@ -63,7 +63,7 @@ describe('phase one: every scope is checked before the plan is built, every prob
       "an include's vars reading an unset environment variable (was: crash)",
       { 'r.yaml': 'steps:\n  - { name: inc, runbook: piece, vars: { target: "{{ env.NOPE }}" } }\n', [PIECE]: piece('  target: x\n') },
       {},
-      ['r.yaml:2:50: steps[0].vars.target: "{{ env.NOPE }}": no such key "NOPE" (test it with has(…) or read it with .?NOPE.orValue(…))'],
+      ['r.yaml:2:54: steps[0].vars.target: {{ env.NOPE }}: the environment variable NOPE is not set (write env.?NOPE.orValue("…") where it may be unset)'],
     ],
     [
       "an include's vars cannot read steps",
@@ -78,7 +78,7 @@ describe('phase one: every scope is checked before the plan is built, every prob
       'the root env: reading an unset variable is exit 2 at plan time (was: plan passed, run crashed)',
       { 'r.yaml': 'env:\n  TOKEN: "{{ env.NOPE_TOKEN }}"\n  OK: "{{ env.HOME }}"\nsteps:\n  - { name: a, run: "true" }\n' },
       { env: { HOME: '/home/x' } },
-      ['r.yaml:2:10: env.TOKEN: "{{ env.NOPE_TOKEN }}": no such key "NOPE_TOKEN" (test it with has(…) or read it with .?NOPE_TOKEN.orValue(…))'],
+      ['r.yaml:2:14: env.TOKEN: {{ env.NOPE_TOKEN }}: the environment variable NOPE_TOKEN is not set (write env.?NOPE_TOKEN.orValue("…") where it may be unset)'],
     ],
     [
       "an included runbook's env: is checked with its own vars",
@@ -87,7 +87,7 @@ describe('phase one: every scope is checked before the plan is built, every prob
         [PIECE]: 'vars:\n  target: 1\nenv:\n  RATIO: "{{ 100 / (vars.target - 5) }}"\nsteps:\n  - { name: use, run: "true" }\n',
       },
       {},
-      ['piece.yaml:4:10: env.RATIO: "{{ 100 / (vars.target - 5) }}": division by zero'],
+      ['piece.yaml:4:14: env.RATIO: {{ 100 / (vars.target - 5) }}: division by zero'],
     ],
     [
       'an include that does not pass a required var is reported at the include step',
@@ -109,7 +109,7 @@ describe('phase one: every scope is checked before the plan is built, every prob
         [PIECE]: piece('  target: 1\n  twice: "{{ vars.target * 2 }}"\n'),
       },
       {},
-      ['mid.yaml:4:50: steps[0].vars.target: "{{ 1 / vars.n }}": division by zero'],
+      ['mid.yaml:4:54: steps[0].vars.target: {{ 1 / vars.n }}: division by zero'],
     ],
     [
       'an include that is off before the run starts (when: false) is not checked',

@@ -44,6 +44,12 @@ describe('chooseRun: with no run named, only the newest run', () => {
     expect(choice.resumable).toEqual([runs[1], runs[2]]);
   });
 
+  it('a refused run ran nothing: the newest run is the one before it', () => {
+    const runs = [run('daily', 'refused'), run('weekly', 'paused')];
+    expect(chooseRun(runs, undefined)).toEqual({ ok: true, run: runs[1], named: false });
+    expect(notResumable(runs[0]!.meta)).toBe('ended refused: nothing to resume');
+  });
+
   it('a named run is that run, whatever is newer', () => {
     const runs = [run('weekly', 'passed'), run('dr-test', 'interrupted')];
     expect(chooseRun(runs, runs[1]!.meta.runId)).toEqual({ ok: true, run: runs[1], named: true });

@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../src/exec/events.js';
+import { Masker } from '../../../src/exec/mask.js';
 import { createNdjsonReporter, ndjsonLine } from '../../../src/report/ndjson.js';
 
 const T0 = Date.UTC(2026, 10, 29, 2, 0, 1);
@@ -84,6 +85,18 @@ describe('NDJSON reporter', () => {
     } as unknown as RunEvent;
     const p = JSON.parse(ndjsonLine(e)) as { outputs: Record<string, unknown> };
     expect(p.outputs).toEqual({ small: 42, huge: '1180591620717411303424' });
+  });
+
+  it('given the masker, masks outputs that are numbers or lists of a numeric secret (a PIN parsed with int())', () => {
+    const out = new Sink();
+    const r = createNdjsonReporter(out, new Masker(['48151623', 'tok-secret']));
+    const e = {
+      type: 'step:end', time: T0, qid: 'x', name: 'x', phase: 'steps', status: 'passed', durationMs: 1, attempts: 1,
+      outputs: { pin: 48151623, big: 48151623n, pins: [48151623], nested: { s: 'a tok-secret' }, other: 42 },
+    } as unknown as RunEvent;
+    r.handle(e);
+    expect(out.text()).not.toContain('48151623');
+    expect((JSON.parse(out.text()) as { outputs: unknown }).outputs).toEqual({ pin: '***', big: '***', pins: ['***'], nested: { s: 'a ***' }, other: 42 });
   });
 
   it('keeps the run going when stdout goes away (EPIPE) and drops later lines', async () => {
