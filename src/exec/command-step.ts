@@ -155,7 +155,7 @@ function judge(step: CommandStep, r: SpawnResult, attempt: number, pre: Record<s
   if (r.timedOut) return fail(`timed out after ${formatDuration(step.timeoutMs ?? 0)}`);
   if (r.spawnError) return fail(r.spawnError);
   if (step.failOnExitCode && r.exitCode !== 0) {
-    return fail(r.exitCode === null ? `killed by ${r.signal}` : `exit code ${r.exitCode}${lastLine(r.stderr)}`);
+    return fail(r.exitCode === null ? `killed by ${r.signal}` : `exit code ${r.exitCode}${lastLine(masker.mask(r.stderr))}`);
   }
   if (step.outputs.length === 0 && step.expect.length === 0 && step.warn.length === 0) return { ...base, status: 'passed' };
   const post = postContext(pre, r, attempt, step.readsJson);
@@ -203,6 +203,7 @@ function check(e: CompiledExpr, ctx: Record<string, unknown>): boolean | string 
   }
 }
 
+/** The reason quotes stderr's last line, cut short: the caller masks first, so no cut can split a secret. */
 function lastLine(stderr: string): string {
   const line = stderr.trimEnd().split('\n').pop()?.trim();
   return line ? `: ${line.slice(0, 200)}` : '';

@@ -11,7 +11,8 @@ import { postContext, preContext, stepsOf, type RunState, type StepState } from 
 import { flatten } from '../plan/plan.js';
 import { outputSink, renderCommand, runCommandStep, stepEnvironment, type StepDeps, type Verdict } from './command-step.js';
 import type { Emit, Phase, RunStatus, StepStatus } from './events.js';
-import { Masker } from './mask.js';
+// Outputs can hold what a command printed: maskDeep masks keys, strings and numbers that print as a secret.
+import { Masker, maskDeep } from './mask.js';
 import type { Runner } from './runner.js';
 import { sleep } from './timers.js';
 
@@ -410,13 +411,6 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
   }
 }
 
-/** Outputs can hold what a command printed: mask every string in them before they are emitted. */
-function maskDeep(value: unknown, masker: Masker): unknown {
-  if (typeof value === 'string') return masker.mask(value);
-  if (Array.isArray(value)) return value.map((v) => maskDeep(v, masker));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskDeep(v, masker)]));
-  return value;
-}
 
 function isFailure(s: StepStatus | undefined): boolean {
   return s === 'failed' || s === 'interrupted';
