@@ -1,28 +1,14 @@
-import { createServer, type IncomingMessage } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseExposition } from '../../src/notify/metrics.js';
 import { maint, project } from '../helpers/cli.js';
+import { recordingServer } from '../helpers/recording-server.js';
 
-interface Seen { method: string; url: string; body: string }
-const seen: Seen[] = [];
-let base = '';
-const server = createServer((req: IncomingMessage, res) => {
-  let body = '';
-  req.on('data', (d) => (body += d));
-  req.on('end', () => {
-    seen.push({ method: req.method ?? '', url: req.url ?? '', body });
-    res.writeHead(200).end('OK');
-  });
-});
-
-beforeAll(async () => {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+const server = recordingServer();
+const seen = server.seen;
 
 const RUNBOOK = `title: Nightly
 vars:
@@ -37,9 +23,9 @@ describe('notifications, healthcheck pings, metrics', () => {
     seen.length = 0;
     const dir = project({ 'nightly.yaml': RUNBOOK, './node_exporter/.keep': '' });
     writeFileSync(join(dir, 'maint.config.yaml'), `notify:
-  - { url: "${base}/hooks/json", on: [failure], format: json }
-  - { url: "${base}/hooks/slack", on: [success], format: slack }
-healthcheck: ${base}/ping/abc
+  - { url: "${server.base()}/hooks/json", on: [failure], format: json }
+  - { url: "${server.base()}/hooks/slack", on: [success], format: slack }
+healthcheck: ${server.base()}/ping/abc
 metrics: ./node_exporter/maint.prom
 `);
     const r = await maint(['run', 'nightly'], { cwd: dir, env: { HOOK_TEST_TOKEN: 'hook-secret-value-9' } });

@@ -6,29 +6,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { maint, project } from '../helpers/cli.js';
+import { recordingServer } from '../helpers/recording-server.js';
 
-interface Seen { url: string; body: string }
-const seen: Seen[] = [];
-let base = '';
-const server = createServer((req: IncomingMessage, res) => {
-  let body = '';
-  req.on('data', (d) => (body += d));
-  req.on('end', () => {
-    seen.push({ url: (req.url ?? '').replace(/\?.*/, ''), body });
-    res.writeHead(200).end('OK');
-  });
-});
-beforeAll(async () => {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+const server = recordingServer();
 
 /** Everything these tests rely on, passed explicitly. */
 const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', NO_COLOR: '1' };
@@ -36,12 +20,13 @@ const ENV = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME 
 /** A project whose config sends every outcome to this test's server, under its own path. */
 function monitored(files: Record<string, string>, id: string): string {
   const dir = project(files);
-  writeFileSync(join(dir, 'maint.config.yaml'), `notify:\n  - { url: "${base}/hook/${id}", on: [failure], format: json }\nhealthcheck: ${base}/ping/${id}\n`);
+  writeFileSync(join(dir, 'maint.config.yaml'), `notify:\n  - { url: "${server.base()}/hook/${id}", on: [failure], format: json }\nhealthcheck: ${server.base()}/ping/${id}\n`);
   return dir;
 }
 
-function heard(id: string): Seen[] {
-  return seen.filter((s) => s.url.startsWith(`/hook/${id}`) || s.url.startsWith(`/ping/${id}`));
+/** What this test's server heard for `id`, by path (the query string left out). */
+function heard(id: string): { url: string; body: string }[] {
+  return server.seen.filter((s) => s.path.startsWith(`/hook/${id}`) || s.path.startsWith(`/ping/${id}`)).map((s) => ({ url: s.path, body: s.body }));
 }
 
 const MISSING_VAR = 'title: Nightly\nvars:\n  target: { env: REFUSAL_TEST_TARGET, required: true }\nsteps:\n  - { name: a, run: "echo {{ vars.target }} > ran" }\n';
@@ -123,7 +108,7 @@ describe('refusals are recorded like failed runs', () => {
     expect((await maint(['run', 'nightly', '--dry-run'], { cwd: dir, env: ENV })).code).toBe(2);
     expect((await maint(['plan', 'nightly'], { cwd: dir, env: ENV })).code).toBe(2);
     expect((await maint(['run', 'no-such-runbook'], { cwd: dir, env: ENV })).code).toBe(2);
-    writeFileSync(join(dir, 'broken.yaml'), `healthcheck: ${base}/ping/quiet\nnot_a_setting: 1\n`);
+    writeFileSync(join(dir, 'broken.yaml'), `healthcheck: ${server.base()}/ping/quiet\nnot_a_setting: 1\n`);
     expect((await maint(['run', 'nightly', '--config', 'broken.yaml'], { cwd: dir, env: ENV })).code).toBe(2);
     expect(existsSync(join(dir, '.maint', 'runs'))).toBe(false);
     expect(existsSync(join(dir, 'maintenance-log.md'))).toBe(false);

@@ -3,12 +3,10 @@
  * stdout, and seams for the executor and the reporter that stand for a bug in maint.
  */
 import { EventEmitter } from 'node:events';
-import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { guardOutput } from '../../../src/cli/output-guard.js';
 import { entryFor } from '../../../src/cli/run-closing.js';
 import { runSession, type SessionOptions } from '../../../src/cli/session.js';
@@ -18,24 +16,12 @@ import { buildPlan } from '../../../src/plan/plan.js';
 import { listRunDirs, runningDir } from '../../../src/record/journal.js';
 import { lockPath } from '../../../src/record/lock.js';
 import { emptyRecord } from '../../../src/record/summary.js';
+import { recordingServer } from '../../helpers/recording-server.js';
 import type { Reporter } from '../../../src/report/reporter.js';
 import { parseRunbook } from '../../../src/runbook/parse.js';
 
-const seen: { url: string; body: string }[] = [];
-let base = '';
-const server = createServer((req: IncomingMessage, res) => {
-  let body = '';
-  req.on('data', (d) => (body += d));
-  req.on('end', () => {
-    seen.push({ url: (req.url ?? '').replace(/\?.*/, ''), body });
-    res.writeHead(200).end('OK');
-  });
-});
-beforeAll(async () => {
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(() => new Promise<void>((r) => server.close(() => r())));
+const server = recordingServer();
+const seen = server.seen;
 
 function planOf(text: string) {
   const { runbook } = parseRunbook('t.yaml', text);
@@ -45,8 +31,8 @@ function planOf(text: string) {
 function configIn(dir: string, notify = true): Config {
   return {
     runbooks: [], log: join(dir, 'log.md'), state: join(dir, 'state'), vars: {}, secretEnv: [], outputCap: 1 << 20,
-    notify: notify ? [{ url: `${base}/hook`, on: ['failure'], format: 'json' }] : [],
-    healthcheck: notify ? `${base}/ping` : undefined,
+    notify: notify ? [{ url: `${server.base()}/hook`, on: ['failure'], format: 'json' }] : [],
+    healthcheck: notify ? `${server.base()}/ping` : undefined,
   };
 }
 
@@ -121,8 +107,8 @@ describe('runSession: a bug in maint still closes the run', () => {
     expect(log).toMatch(/\*\*Result\*\*: crashed: an internal error in maint \(exit 70\)/);
     expect(log).toContain('executor exploded');
     await waitFor(() => seen.length >= 2);
-    expect(seen.map((s) => s.url).sort()).toEqual(['/hook', '/ping/70', '/ping/start']);
-    expect(JSON.parse(seen.find((s) => s.url === '/hook')!.body).run).toMatchObject({ runbook: 't', exitCode: 70 });
+    expect(seen.map((s) => s.path).sort()).toEqual(['/hook', '/ping/70', '/ping/start']);
+    expect(JSON.parse(seen.find((s) => s.path === '/hook')!.body).run).toMatchObject({ runbook: 't', exitCode: 70 });
   });
 
   it('a reporter that throws: the run stops as on a signal (rollback, finally), then is closed as crashed', async () => {
