@@ -6,7 +6,7 @@
  * The checks only look: nothing is created here. A missing folder is judged by its first
  * existing ancestor, which must be a writable folder on a filesystem that holds files.
  */
-import { accessSync, closeSync, constants, openSync, statSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, lstatSync, openSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { pseudoFs } from '../config/kernel-fs.js';
 import { MaintError } from './errors.js';
@@ -34,7 +34,7 @@ export function checkRunPaths(paths: RunPaths): string[] {
   const state = stateDirProblem(paths.state);
   if (state) problems.push(`state folder ${paths.state}: ${state}`);
   if (paths.junit !== undefined) {
-    const junit = fileProblem(paths.junit);
+    const junit = replacedFileProblem(paths.junit);
     if (junit) problems.push(`--junit ${paths.junit}: ${junit}`);
   }
   return problems;
@@ -52,6 +52,17 @@ export function stateDirProblem(path: string): string | undefined {
   if (st.error && !missing(st.error)) return describe(st.error);
   if (st.stats) return st.stats.isDirectory() ? folderProblem(path) : 'is a file, not a folder';
   return creatable(resolve(path));
+}
+
+/** A report that is replaced by rename: only a plain file (not a link, a device or a FIFO) may be there. */
+function replacedFileProblem(path: string): string | undefined {
+  try {
+    const st = lstatSync(path);
+    if (!st.isFile() && !st.isDirectory()) return 'is not a plain file (a link, a device, a FIFO); a report replaces only a plain file';
+  } catch {
+    // missing, or unreadable: fileProblem says which
+  }
+  return fileProblem(path);
 }
 
 /** A file that is appended to or replaced: it may exist (then it must take writes) or not yet. */

@@ -28,7 +28,8 @@
  * CDATA sections.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, rename, rm, writeFile } from 'node:fs/promises';
+import { ensureDir } from '../fs/ensure-dir.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import type { RunEvent, RunStatus, StepStatus } from '../exec/events.js';
@@ -297,17 +298,30 @@ function resultLine(end: Extract<RunEvent, { type: 'run:end' }> | undefined, cas
   return `${phrase[end.status]} in ${formatDuration(end.durationMs)} (exit ${end.exitCode})`;
 }
 
+/**
+ * A temporary file beside the report, renamed over it. Only a plain file is replaced: as root, a
+ * rename over `/dev/full` or a symlink would swap a device node or another file for the report.
+ */
 async function writeAtomically(file: string, text: string): Promise<void> {
   const target = resolve(file);
   const dir = dirname(target);
   const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    await mkdir(dir, { recursive: true });
-    await writeFile(tmp, text, { mode: 0o644 });
+    const now = await lstat(target).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (now && !now.isFile()) throw Object.assign(new Error('not a plain file; the report replaces only one'), { code: 'EFTYPE' });
+    ensureDir(dir);
+    await writeFile(tmp, text, { mode: 0o644, flag: 'wx' });
     await rename(tmp, target);
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => {});
-    throw new Error(`could not write the JUnit report ${file}: ${(err as Error).message}`, { cause: err });
+    // The errno code stays on the error: the caller tells a report it could not write (a notice)
+    // from a bug in maint by it.
+    throw Object.assign(new Error(`could not write the JUnit report ${file}: ${(err as Error).message}`, { cause: err }), {
+      code: (err as NodeJS.ErrnoException).code ?? 'EIO',
+    });
   }
 }
 

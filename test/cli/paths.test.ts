@@ -156,6 +156,8 @@ describe('checkRunPaths', () => {
     [{ log: join(dir, 'file'), state: join(dir, 'file') }, [/^state folder .*file: is a file, not a folder$/]],
     [{ log: join(dir, 'folder'), state: join(dir, 'folder'), junit: join(dir, 'file/x.xml') }, [/^maintenance log .*: is a folder, not a file$/, /^--junit .*file\/x\.xml: cannot be created: .*file is not a folder$/]],
     [{ log: '/proc/self/x/log.md', state: '/sys/x' }, [/cannot create \/proc\/self\/x: \/proc\/self is on proc/, /state folder \/sys\/x: cannot create \/sys\/x: \/sys is on sysfs/]],
+    // A report is replaced by rename: as root that would swap a device node for it.
+    [{ log: join(dir, 'log.md'), state: join(dir, 'state'), junit: '/dev/full' }, [/^--junit \/dev\/full: is not a plain file/]],
   ])('%j', (paths, expected) => {
     const problems = checkRunPaths(paths);
     expect(problems).toHaveLength(expected.length);

@@ -1,4 +1,5 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
@@ -200,7 +201,22 @@ describe('writeMetrics', () => {
     expect(res.error).toMatch(/ENOENT/);
     const isDir = await writeMetrics(dir, run()); // a folder where the file should be
     expect(isDir.ok).toBe(false);
-    expect(isDir.error).toMatch(/EISDIR/);
+    expect(isDir.error).toMatch(/is not a plain file/);
+  });
+
+  it('never reads or replaces what is not a plain file: a symlink, a FIFO', async () => {
+    const target = join(dir, 'elsewhere');
+    writeFileSync(target, 'keep me\n');
+    const link = join(dir, 'link.prom');
+    symlinkSync(target, link);
+    const viaLink = await writeMetrics(link, run());
+    expect(viaLink).toMatchObject({ ok: false, error: expect.stringMatching(/not a plain file/) });
+    expect(lstatSync(link).isSymbolicLink()).toBe(true);
+    expect(readFileSync(target, 'utf8')).toBe('keep me\n');
+    const fifo = join(dir, 'fifo.prom');
+    execFileSync('mkfifo', [fifo]);
+    expect(await writeMetrics(fifo, run())).toMatchObject({ ok: false, error: expect.stringMatching(/not a plain file/) });
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
   });
 
   it('renders nothing from nothing but one run', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -278,7 +278,17 @@ describe('JUnit reporter', () => {
     const dir = tmp();
     writeFileSync(join(dir, 'file'), '');
     const r = createJunitReporter(join(dir, 'file', 'junit.xml'), { suiteName: 'x' });
-    await expect(r.close()).rejects.toThrow(/could not write the JUnit report/);
+    await expect(r.close()).rejects.toMatchObject({ message: expect.stringMatching(/could not write the JUnit report/), code: expect.any(String) });
+  });
+
+  it('never replaces what is not a plain file (a symlink to another file)', async () => {
+    const dir = tmp();
+    writeFileSync(join(dir, 'elsewhere'), 'keep me\n');
+    symlinkSync(join(dir, 'elsewhere'), join(dir, 'junit.xml'));
+    const r = createJunitReporter(join(dir, 'junit.xml'), { suiteName: 'x' });
+    await expect(r.close()).rejects.toMatchObject({ message: expect.stringMatching(/could not write the JUnit report .*not a plain file/), code: 'EFTYPE' });
+    expect(lstatSync(join(dir, 'junit.xml')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, 'elsewhere'), 'utf8')).toBe('keep me\n');
   });
 
   it('counts a step that never ended as an error (maint stopped midway)', async () => {
