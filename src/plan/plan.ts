@@ -8,6 +8,7 @@
  */
 import { compile, references, type CompiledExpr } from '../expr/cel.js';
 import { parseTemplate, type Template } from '../expr/template.js';
+import { Masker } from '../exec/mask.js';
 import type { Diagnostic } from '../runbook/diagnostics.js';
 import { parseDuration } from '../runbook/duration.js';
 import type { LoadedRunbook } from '../runbook/parse.js';
@@ -139,7 +140,12 @@ export function buildPlan(input: PlanInput): PlanResult {
 
   const { steps, fin } = planRunbook(root, rootScope, 0, requires);
   diagnostics.push(...selectSteps(steps, input, root));
-  if (diagnostics.length > 0) return { plan: null, diagnostics };
+  if (diagnostics.length > 0) {
+    // A message may quote a value (the default a var is typed like, a value passed to an include
+    // that came from a secret): none reaches the terminal, the log or a webhook unmasked.
+    const masker = new Masker([...new Set(scopes.secrets)]);
+    return { plan: null, diagnostics: diagnostics.map((d) => ({ ...d, message: masker.mask(d.message) })) };
+  }
 
   const objectives = root.input.objectives;
   return {

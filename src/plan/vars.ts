@@ -142,6 +142,12 @@ export function resolveVars(rb: LoadedRunbook, sources: VarSources, opts: Resolv
   for (const [name, raw] of Object.entries(decls)) {
     const decl = normalize(raw);
     const fromEnv = decl.env !== undefined ? sources.env[decl.env] : undefined;
+    // Every value a secret var could take is masked, also one that is refused or not chosen: a
+    // diagnostic may quote it (a default shown as the example of its type, a value passed on).
+    if (decl.secret) {
+      const given = [sources.explicit, sources.file].filter((from) => Object.hasOwn(from, name)).map((from) => from[name]);
+      for (const v of [decl.default, fromEnv, ...given]) secrets.push(...secretTexts(v));
+    }
     let value: unknown;
     let bad = false;
     const typed = (v: unknown, from: string): unknown => {

@@ -150,10 +150,10 @@ describe('phase one: every scope is checked before the plan is built, every prob
       ],
     ],
     [
-      'a secret that cannot be typed is not echoed',
+      'a secret that cannot be typed is not echoed, nor is its default',
       { 'r.yaml': 'vars:\n  pin: { default: 1234, secret: true }\nsteps:\n  - { name: s, run: "true" }\n' },
       { explicit: { pin: 'hunter2' } },
-      ['r.yaml:2:3: vars.pin: --var pin: var "pin" must be a number like the default (1234)'],
+      ['r.yaml:2:3: vars.pin: --var pin: var "pin" must be a number like the default (***)'],
     ],
     [
       'a runbook that includes itself is refused, not silently cut off',

@@ -57,3 +57,28 @@ describe('plan previews mask every secret', () => {
     expect(steps[1]).toMatchObject({ command: 'echo ***', confirm: 'rotate ***-***?' });
   });
 });
+
+describe('planning problems quote no secret', () => {
+  const diagnosticsOf = (runbooks: Record<string, string>, explicit: Record<string, string> = {}) => {
+    const loaded = new Map(Object.entries(runbooks).map(([name, text]) => [name, parseRunbook(`${name}.yaml`, text).runbook!]));
+    const root = loaded.get('root')!;
+    const { plan: built, diagnostics } = buildPlan({ root, runbooks: loaded, sources: { explicit, file: {}, env: {}, config: {} } });
+    expect(built).toBeNull();
+    return diagnostics.map((d) => d.message).join('\n');
+  };
+
+  it("a secret var's default, shown as the example of its type when --var cannot be typed", () => {
+    const text = diagnosticsOf({ root: 'vars:\n  pin: { default: 98765432, secret: true }\nsteps:\n  - { name: a, run: "echo {{ vars.pin }}" }\n' }, { pin: 'abcd' });
+    expect(text).toMatch(/--var pin: var "pin" must be a number/);
+    expect(text).not.toContain('98765432');
+  });
+
+  it('a secret passed on to an include whose var cannot take it', () => {
+    const text = diagnosticsOf({
+      root: 'vars:\n  top: { default: hunter2secret, secret: true }\nsteps:\n  - { name: inc, runbook: piece, vars: { n: "{{ vars.top }}" } }\n',
+      piece: 'vars: { n: 1 }\nsteps:\n  - { name: p, run: "echo {{ vars.n }}" }\n',
+    });
+    expect(text).toMatch(/var "n" must be a number/);
+    expect(text).not.toContain('hunter2secret');
+  });
+});
