@@ -28,14 +28,17 @@ export const SECRET_ENV_NAMES: readonly string[] = [
   'DOCKER_PASSWORD',
   'SLACK_WEBHOOK_URL',
   'DATABASE_URL',
+  // MySQL's own password variable, as PGPASSWORD is PostgreSQL's.
+  'MYSQL_PWD',
 ];
 
 /**
- * Name suffixes that mark a secret (`DB_PASSWORD`, `STRIPE_API_KEY`, ...); a name that *is* one of
+ * Name suffixes that mark a secret (`DB_PASSWORD`, `DB_PASSWD`, `STRIPE_API_KEY`, `X_SECRET_KEY`,
+ * `GITHUB_PAT` (a personal access token), ...); a name that *is* one of
  * them (`PASSWORD`, `TOKEN`) counts too. Compared case-insensitively: `db_password` is just as secret.
  * A name that merely contains one (`NPM_TOKEN_FILE`, a path) does not count.
  */
-const SECRET_SUFFIX = /(?:^|_)(?:PASSWORD|SECRET|TOKEN|API_KEY|PRIVATE_KEY)$/i;
+const SECRET_SUFFIX = /(?:^|_)(?:PASSWORD|PASSWD|SECRET|SECRET_KEY|TOKEN|API_KEY|PRIVATE_KEY|ACCESS_KEY|PAT)$/i;
 
 /** Whether the value of the environment variable `name` is a secret by name (list or suffix rule), or is in `extraNames`. */
 export function isSecretEnvName(name: string, extraNames: readonly string[] = []): boolean {

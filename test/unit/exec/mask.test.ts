@@ -471,10 +471,10 @@ describe('secretsFromEnv', () => {
   });
 
   it('applies the suffix rule (case-insensitively), but not to names that merely contain a suffix', () => {
-    for (const n of ['DB_PASSWORD', 'APP_SECRET', 'NPM_TOKEN', 'STRIPE_API_KEY', 'SSH_PRIVATE_KEY', 'db_password', 'TOKEN', 'PASSWORD']) {
+    for (const n of ['DB_PASSWORD', 'APP_SECRET', 'NPM_TOKEN', 'STRIPE_API_KEY', 'SSH_PRIVATE_KEY', 'db_password', 'TOKEN', 'PASSWORD', 'DB_PASSWD', 'X_SECRET_KEY', 'GITHUB_PAT', 'MYSQL_PWD']) {
       expect(isSecretEnvName(n), n).toBe(true);
     }
-    for (const n of ['HOME', 'NPM_TOKEN_FILE', 'TOKENIZER', 'PASSWORD_HINT', 'PUBLIC_KEY', 'API_KEYS_DIR', 'MYTOKEN']) {
+    for (const n of ['HOME', 'NPM_TOKEN_FILE', 'TOKENIZER', 'PASSWORD_HINT', 'PUBLIC_KEY', 'API_KEYS_DIR', 'MYTOKEN', 'PWD', 'OLDPWD', 'XDG_DATA_PATH', 'SECRET_KEY_FILE']) {
       expect(isSecretEnvName(n), n).toBe(false);
     }
     const env = { DB_PASSWORD: 'dbpw', NPM_TOKEN_FILE: '/run/token', X_API_KEY: 'k-123', USER: 'me' };
