@@ -53,15 +53,23 @@ export function postContext(pre: ExprContext, result: SpawnResult, attempt: numb
   };
 }
 
-/** stdout as JSON, else YAML (kubectl -o yaml, restic), else null. */
-function parseStructured(text: string): unknown {
+/** YAML is tried on at most this much stdout: its parser's time and memory grow much faster than the text. */
+export const MAX_YAML_BYTES = 256 * 1024;
+
+/**
+ * stdout as JSON, else YAML (kubectl -o yaml, restic), else null. Text that starts like JSON (`{`,
+ * `[`) and is not JSON (NDJSON, one object a line) is not tried as YAML: as YAML flow nodes it took
+ * seconds and hundreds of MB per 100 KB, and is never a YAML document either.
+ */
+export function parseStructured(text: string): unknown {
   const t = text.trim();
   if (t === '') return null;
   try {
     return JSON.parse(t);
   } catch {
+    if (t.startsWith('{') || t.startsWith('[') || Buffer.byteLength(t) > MAX_YAML_BYTES) return null;
     try {
-      const v: unknown = parseYaml(t);
+      const v: unknown = parseYaml(t, { maxAliasCount: 100 });
       return typeof v === 'object' ? v : null;
     } catch {
       return null;
