@@ -214,9 +214,11 @@ export async function execute(plan: Plan, opts: ExecOptions): Promise<RunResult>
         return 'stop';
       }
       if (answer === 'pause' && phase === 'finally') {
-        // The run is ending: finally cannot wait for a person. The step is left out, the rest goes on.
-        skip(step, phase, `not run: not confirmed: ${question}`);
-        return 'ok';
+        // The run is ending: finally cannot wait for a person. The step is not run and the rest of
+        // finally goes on, but clean-up left undone is no pass: the run fails and says why.
+        record(step, 'failed');
+        end(step, phase, 'failed', t0, { reason: `not run: waits for confirmation: ${question} (unattended: run with --yes)` }, name);
+        return 'stop';
       }
       if (answer === 'pause') {
         record(step, 'paused');

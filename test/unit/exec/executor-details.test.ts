@@ -76,11 +76,11 @@ describe('statuses and reasons', () => {
     expect(r.status('sub')).toBe('failed');
   });
 
-  it('a confirm in finally that nobody can answer leaves that step out, not the rest, and does not pause the run', async () => {
+  it('a confirm in finally that nobody can answer: that step is not run, the rest is, the run does not pause and does not pass', async () => {
     const r = await run('steps:\n  - { name: a, run: a }\nfinally:\n  - { name: f1, run: f1, confirm: "scale down?" }\n  - { name: f2, run: f2 }\n');
     expect(r.calls).toEqual(['a', 'f2']);
-    expect(r.end('f1')).toMatchObject({ status: 'skipped', reason: 'not run: not confirmed: scale down?' });
-    expect(r.result).toEqual({ status: 'passed', exitCode: 0, pausedAt: undefined });
+    expect(r.end('f1')).toMatchObject({ status: 'failed', reason: 'not run: waits for confirmation: scale down? (unattended: run with --yes)' });
+    expect(r.result).toEqual({ status: 'failed', exitCode: 1, pausedAt: undefined });
   });
 
   it('every step that ran, or failed before running, has a start event; skipped ones do not', async () => {
