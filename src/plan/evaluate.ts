@@ -12,7 +12,8 @@ import type { LoadedRunbook } from '../runbook/parse.js';
 export interface PlanTimeContext {
   vars: Record<string, unknown>;
   env: Record<string, string | undefined>;
-  runbook: { name: string; run_id: string };
+  /** No `run_id` where the value is fixed before the run has one (var defaults, include vars). */
+  runbook: { name: string; run_id?: string };
 }
 
 /** Roots a plan-time template may read; anything else (`steps`, `stdout`, …) exists only while running. */

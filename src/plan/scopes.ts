@@ -81,7 +81,8 @@ export function resolveScopes(input: ScopeInput): ResolvedScopes {
       report.push(rb.source.at([...site.path, 'runbook'], `includes nested more than ${MAX_INCLUDE_DEPTH} deep (does "${name}" include itself?)`));
       return;
     }
-    const ctx = contextOf(scope);
+    // Include vars are fixed before the run starts: `runbook.run_id` does not exist yet.
+    const ctx = { ...contextOf(scope), runbook: { name: scope.runbook } };
     // An include that is off before the run starts (`when: vars.kubernetes`) needs nothing: its
     // problems would stop a run that never uses it.
     const isOff = quiet || (step.when !== undefined && isStaticallyFalse(step.when, ctx, unresolved));

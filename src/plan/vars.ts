@@ -171,7 +171,8 @@ export function resolveVars(rb: LoadedRunbook, sources: VarSources, opts: Resolv
     else if (Object.hasOwn(sources.config, name)) value = typed(sources.config[name], 'config vars');
     else if (typeof decl.default === 'string' && parseTemplate(decl.default).template?.segments.some((s) => s.kind === 'expr')) {
       // A default may be built from earlier vars: `{{ vars.namespace }}-db`.
-      const ctx = { vars, env: sources.env, runbook: { name: rb.name, run_id: '' } };
+      // Fixed before the run starts: `runbook.run_id` does not exist yet (an error, not '').
+      const ctx = { vars, env: sources.env, runbook: { name: rb.name } };
       const result = evaluateAt(rb, ['vars', name, ...(raw === decl.default ? [] : ['default'])], decl.default, ctx, unresolved);
       if (result.ok) value = result.value;
       else {
