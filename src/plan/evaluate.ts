@@ -56,7 +56,7 @@ export function evaluateAt(
   } catch (err) {
     // Point at the `{{ }}` that failed, and name it rather than the whole text.
     const failed = template?.segments.find((seg) => seg.kind === 'expr' && throws(() => seg.expr.evaluate(ctx)));
-    if (failed?.kind === 'expr') return fail(`{{ ${failed.source} }}: ${unsetEnv(err, failed.source, ctx) ?? messageOf(err)}`, failed.offset);
+    if (failed?.kind === 'expr') return fail(`{{ ${failed.source} }}: ${unsetEnv(err, failed.source, ctx) ?? noRunIdYet(err, ctx) ?? messageOf(err)}`, failed.offset);
     return fail(`${JSON.stringify(text)}: ${messageOf(err)}`);
   }
 }
@@ -70,6 +70,12 @@ function unsetEnv(err: unknown, source: string, ctx: PlanTimeContext): string | 
   const key = err instanceof ExprError && err.code === 'no_such_key' ? /^no such key "([^"]+)"/.exec(err.message)?.[1] : undefined;
   if (key === undefined || ctx.env[key] !== undefined || !new RegExp(`\\benv\\s*\\.\\s*${key.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`).test(source)) return undefined;
   return `the environment variable ${key} is not set (write env.?${key}.orValue("…") where it may be unset)`;
+}
+
+/** `runbook.run_id` read by a value fixed before the run starts (a var default, include vars). */
+function noRunIdYet(err: unknown, ctx: PlanTimeContext): string | undefined {
+  if (!(err instanceof ExprError) || err.code !== 'no_such_key' || !/^no such key "run_id"/.test(err.message) || ctx.runbook.run_id !== undefined) return undefined;
+  return 'runbook.run_id is known only once the run starts: read it in a step, not in a value fixed before the run';
 }
 
 function throws(fn: () => unknown): boolean {

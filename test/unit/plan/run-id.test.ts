@@ -12,7 +12,7 @@ describe('runbook.run_id at plan time', () => {
   it('a var default reading it is a positioned problem, not an empty string', () => {
     const { plan, diagnostics } = planOf({ root: 'vars:\n  rid: "{{ runbook.run_id }}"\nsteps:\n  - { name: a, run: "echo {{ vars.rid }}" }\n' });
     expect(plan).toBeNull();
-    expect(diagnostics).toMatchObject([{ file: 'root.yaml', line: 2, message: expect.stringMatching(/run_id/) }]);
+    expect(diagnostics).toMatchObject([{ file: 'root.yaml', line: 2, message: expect.stringMatching(/runbook\.run_id is known only once the run starts/) }]);
   });
 
   it('include vars reading it are a positioned problem', () => {
@@ -21,7 +21,7 @@ describe('runbook.run_id at plan time', () => {
       piece: 'vars: { rid: "" }\nsteps:\n  - { name: p, run: "echo {{ vars.rid }}" }\n',
     });
     expect(plan).toBeNull();
-    expect(diagnostics).toMatchObject([{ file: 'root.yaml', line: 2, message: expect.stringMatching(/run_id/) }]);
+    expect(diagnostics).toMatchObject([{ file: 'root.yaml', line: 2, message: expect.stringMatching(/runbook\.run_id is known only once the run starts/) }]);
   });
 
   it('the runbook env and steps read it at run time, where it exists', () => {
