@@ -28,6 +28,21 @@ describe('windows', () => {
 });
 
 describe('maint schedule', () => {
+  it('a scheduled runbook that no longer validates is named, marked in --crontab, and the command exits 1', async () => {
+    const dir = project({
+      'nightly.yaml': 'schedule: "0 6 * * *"\ntimezone: Europe/Helsinky\nsteps:\n  - { name: a, run: echo }\n',
+      'good.yaml': 'schedule: "0 7 * * *"\nsteps:\n  - { name: a, run: echo }\n',
+    });
+    const cron = await maint(['schedule', '--crontab'], { cwd: dir });
+    expect(cron.code).toBe(1);
+    expect(cron.stdout).toMatch(/^# nightly: NOT SCHEDULED: the runbook does not validate/m);
+    expect(cron.stdout).toMatch(/^0 7 \* \* \* .* run good --yes/m);
+    expect(cron.stderr).toMatch(/^runbooks\/nightly\.yaml:2:11: timezone: .*\nmaint: nightly is not scheduled/m);
+    const list = await maint(['schedule'], { cwd: dir });
+    expect(list.code).toBe(1);
+    expect(list.stderr).toContain('maint: nightly is not scheduled');
+  });
+
   it('lists next runs and windows', async () => {
     const dir = project(files);
     const r = await maint(['schedule', '--json'], { cwd: dir });
