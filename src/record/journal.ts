@@ -15,6 +15,7 @@ import { MaintError } from '../cli/errors.js';
 import type { RunEvent, RunStatus } from '../exec/events.js';
 import { ensureDir, explainErrno, PathError } from '../fs/ensure-dir.js';
 import type { DrResult } from './dr.js';
+import { runMetaProblem } from './run-meta-shape.js';
 import type { RunVia } from './types.js';
 
 /** What run.json holds. */
@@ -282,12 +283,15 @@ export function writeMetaFile(dir: string, meta: RunMetaFile): void {
   }
 }
 
+/** run.json of a run; null when it is missing, cut short, or not of the shape maint writes. */
 export function readMetaFile(dir: string): RunMetaFile | null {
+  let value: unknown;
   try {
-    return JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunMetaFile;
+    value = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
   } catch {
     return null;
   }
+  return runMetaProblem(value) === undefined ? (value as RunMetaFile) : null;
 }
 
 /** The events of a run; a line cut short by a crash is ignored. */
