@@ -294,7 +294,7 @@ export function readMetaFile(dir: string): RunMetaFile | null {
   return runMetaProblem(value) === undefined ? (value as RunMetaFile) : null;
 }
 
-/** The events of a run; a line cut short by a crash is ignored. */
+/** The events of a run; a line cut short by a crash, or that is not an event object, is ignored. */
 export function readEvents(dir: string): RunEvent[] {
   let text: string;
   try {
@@ -306,7 +306,11 @@ export function readEvents(dir: string): RunEvent[] {
   for (const line of text.split('\n')) {
     if (!line) continue;
     try {
-      events.push(JSON.parse(line) as RunEvent);
+      const event: unknown = JSON.parse(line);
+      // Anything but an event maint wrote (a bare `null`, a number) is skipped like a cut line.
+      if (typeof event === 'object' && event !== null && !Array.isArray(event) && typeof (event as { type?: unknown }).type === 'string') {
+        events.push(event as RunEvent);
+      }
     } catch {
       // a partial last line from a run killed mid-write
     }
