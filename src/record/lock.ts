@@ -3,7 +3,7 @@
  * whose maint is gone (SIGKILL, reboot) is stale and taken over, and said so.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MaintError } from '../cli/errors.js';
@@ -95,7 +95,18 @@ export function acquireLock(stateDir: string, runbook: string, runId: string): {
   // never sees a half-written lock. The aside name is unguessable and created exclusively,
   // so nobody can plant a file (or a symlink) there for maint to write through.
   const tmp = `${file}.${randomBytes(12).toString('hex')}.tmp`;
-  writeFileSync(tmp, JSON.stringify(mine) + '\n', { mode: 0o600, flag: 'wx' });
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeFileSync(fd, JSON.stringify(mine) + '\n');
+    // On disk before it is linked in: after a power loss the lock is whole or absent, never
+    // empty (an empty lock is not one maint wrote, and would be refused).
+    fsyncSync(fd);
+  } catch (err) {
+    rmSync(tmp, { force: true }); // a full disk leaves no half-written aside file behind
+    throw err;
+  } finally {
+    closeSync(fd);
+  }
   let tookOver: LockInfo | undefined;
   try {
     for (let attempt = 0; ; attempt++) {
