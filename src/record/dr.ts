@@ -150,9 +150,22 @@ const ISO = /^(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d)(?::(\d\d)(?:[.,](\d+))?)
 /**
  * Milliseconds since the epoch of a recorded recovery point: a Date, an ISO 8601 / RFC 3339
  * string (any fraction; no zone means UTC, as everywhere in maint), or unix seconds (a number
- * or a string of digits). Undefined for anything else.
+ * or a string of digits). Undefined for anything else, and for a time a Date cannot hold
+ * (beyond ±8.64e15 ms), which could be neither compared nor shown.
  */
 export function toEpochMs(value: unknown): number | undefined {
+  return inDateRange(parseEpochMs(value));
+}
+
+/** The largest distance from the epoch a Date can hold (ECMA-262 TimeClip), in milliseconds. */
+const MAX_DATE_MS = 8.64e15;
+
+/** A time outside what a Date can hold cannot be shown or compared as a time: not a timestamp. */
+function inDateRange(ms: number | undefined): number | undefined {
+  return ms !== undefined && Number.isFinite(ms) && Math.abs(ms) <= MAX_DATE_MS ? ms : undefined;
+}
+
+function parseEpochMs(value: unknown): number | undefined {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? undefined : value.getTime();
   if (typeof value === 'bigint') return Number(value) * 1000;
   if (typeof value === 'number') return Number.isFinite(value) ? Math.round(value * 1000) : undefined;

@@ -15,6 +15,7 @@ import { MaintError } from '../cli/errors.js';
 import type { RunEvent, RunStatus } from '../exec/events.js';
 import { ensureDir, explainErrno, PathError } from '../fs/ensure-dir.js';
 import type { DrResult } from './dr.js';
+import { runMetaProblem } from './run-meta-shape.js';
 import type { RunVia } from './types.js';
 
 /** What run.json holds. */
@@ -282,15 +283,18 @@ export function writeMetaFile(dir: string, meta: RunMetaFile): void {
   }
 }
 
+/** run.json of a run; null when it is missing, cut short, or not of the shape maint writes. */
 export function readMetaFile(dir: string): RunMetaFile | null {
+  let value: unknown;
   try {
-    return JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8')) as RunMetaFile;
+    value = JSON.parse(readFileSync(join(dir, 'run.json'), 'utf8'));
   } catch {
     return null;
   }
+  return runMetaProblem(value) === undefined ? (value as RunMetaFile) : null;
 }
 
-/** The events of a run; a line cut short by a crash is ignored. */
+/** The events of a run; a line cut short by a crash, or that is not an event object, is ignored. */
 export function readEvents(dir: string): RunEvent[] {
   let text: string;
   try {
@@ -302,7 +306,11 @@ export function readEvents(dir: string): RunEvent[] {
   for (const line of text.split('\n')) {
     if (!line) continue;
     try {
-      events.push(JSON.parse(line) as RunEvent);
+      const event: unknown = JSON.parse(line);
+      // Anything but an event maint wrote (a bare `null`, a number) is skipped like a cut line.
+      if (typeof event === 'object' && event !== null && !Array.isArray(event) && typeof (event as { type?: unknown }).type === 'string') {
+        events.push(event as RunEvent);
+      }
     } catch {
       // a partial last line from a run killed mid-write
     }

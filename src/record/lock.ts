@@ -3,10 +3,11 @@
  * whose maint is gone (SIGKILL, reboot) is stale and taken over, and said so.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { MaintError } from '../cli/errors.js';
+import { quoteShellWord } from '../expr/shell-quote.js';
 import { ensureDir } from '../fs/ensure-dir.js';
 import { isRunAlive } from './recover.js';
 
@@ -23,12 +24,59 @@ export function lockPath(stateDir: string, runbook: string): string {
   return join(stateDir, 'locks', `${runbook}.lock`);
 }
 
-function readLock(file: string): LockInfo | null {
+/** Linux's largest possible pid (PID_MAX_LIMIT): a pid above it, or below 1, is never a live process. */
+const PID_MAX_LIMIT = 2 ** 22;
+
+/** The farthest from the epoch a Date can hold, in milliseconds. */
+const MAX_DATE_MS = 8.64e15;
+
+/**
+ * What a lock file holds: the holder; `gone` when the file is not there; or why it is not a
+ * lock maint wrote (not JSON, or not the fields maint writes), which is never taken over.
+ */
+export type LockRead = { holder: LockInfo } | { gone: true } | { foreign: string };
+
+/** Why `value` is not a lock maint wrote, or undefined when it is one. */
+export function lockShapeProblem(value: unknown): string | undefined {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'it is not a JSON object';
+  const v = value as Record<string, unknown>;
+  if (typeof v.pid !== 'number' || !Number.isSafeInteger(v.pid)) return 'its pid is not a whole number';
+  if (typeof v.host !== 'string') return 'its host is not a string';
+  if (typeof v.startedAt !== 'number' || !Number.isFinite(v.startedAt) || Math.abs(v.startedAt) > MAX_DATE_MS) return 'its startedAt is not a time';
+  if (typeof v.runId !== 'string') return 'its runId is not a string';
+  return undefined;
+}
+
+export function readLock(file: string): LockRead {
+  let text: string;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as LockInfo;
-  } catch {
-    return null;
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { gone: true };
+    return { foreign: `it cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})` };
   }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return { foreign: text.trim() === '' ? 'it is empty' : 'it is not JSON' };
+  }
+  const problem = lockShapeProblem(value);
+  return problem ? { foreign: problem } : { holder: value as LockInfo };
+}
+
+/** Whether the holder of a lock may still be running: a pid no process can have is stale. */
+export function holderAlive(holder: LockInfo): boolean {
+  if (holder.pid < 1 || holder.pid > PID_MAX_LIMIT) return false;
+  return isRunAlive({ pid: holder.pid, host: holder.host });
+}
+
+/** The one-line refusal of a lock maint did not write: the file, why, and how to remove it. */
+function foreignLock(file: string, runbook: string, why: string): MaintError {
+  return new MaintError(
+    `${file} is not a lock maint wrote (${why}); if no run of ${runbook} is going on, remove it (rm ${quoteShellWord(file)}) and try again`,
+    EXIT_LOCKED,
+  );
 }
 
 /**
@@ -47,7 +95,18 @@ export function acquireLock(stateDir: string, runbook: string, runId: string): {
   // never sees a half-written lock. The aside name is unguessable and created exclusively,
   // so nobody can plant a file (or a symlink) there for maint to write through.
   const tmp = `${file}.${randomBytes(12).toString('hex')}.tmp`;
-  writeFileSync(tmp, JSON.stringify(mine) + '\n', { mode: 0o600, flag: 'wx' });
+  const fd = openSync(tmp, 'wx', 0o600);
+  try {
+    writeFileSync(fd, JSON.stringify(mine) + '\n');
+    // On disk before it is linked in: after a power loss the lock is whole or absent, never
+    // empty (an empty lock is not one maint wrote, and would be refused).
+    fsyncSync(fd);
+  } catch (err) {
+    rmSync(tmp, { force: true }); // a full disk leaves no half-written aside file behind
+    throw err;
+  } finally {
+    closeSync(fd);
+  }
   let tookOver: LockInfo | undefined;
   try {
     for (let attempt = 0; ; attempt++) {
@@ -57,17 +116,20 @@ export function acquireLock(stateDir: string, runbook: string, runId: string): {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 2) throw err;
       }
-      const holder = readLock(file);
-      if (holder && isRunAlive({ pid: holder.pid, host: holder.host })) {
+      const read = readLock(file);
+      if ('gone' in read) continue; // released meanwhile: link again
+      if ('foreign' in read) throw foreignLock(file, runbook, read.foreign);
+      const holder = read.holder;
+      if (holderAlive(holder)) {
         throw new MaintError(
           `${runbook} is already running: pid ${holder.pid} on ${holder.host}, started ${new Date(holder.startedAt).toISOString()} (run ${holder.runId}); try again later`,
           EXIT_LOCKED,
         );
       }
-      // Stale (or unreadable): take it over, unless someone else just did.
+      // Stale: take it over, unless someone else just did.
       const again = readLock(file);
-      if (again && holder && again.pid !== holder.pid) continue;
-      tookOver = holder ?? undefined;
+      if (!('holder' in again) || again.holder.pid !== holder.pid) continue;
+      tookOver = holder;
       try {
         unlinkSync(file);
       } catch {
@@ -80,7 +142,8 @@ export function acquireLock(stateDir: string, runbook: string, runId: string): {
   return {
     tookOver,
     release: () => {
-      if (readLock(file)?.pid === process.pid) {
+      const read = readLock(file);
+      if ('holder' in read && read.holder.pid === process.pid) {
         try {
           unlinkSync(file);
         } catch {

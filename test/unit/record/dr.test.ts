@@ -115,6 +115,32 @@ describe('toEpochMs', () => {
   });
 });
 
+describe('a recovery point a Date cannot hold is not a timestamp, never a throw', () => {
+  const MAX = 8_640_000_000_000; // seconds: the last second a Date can hold
+  it.each<[string, unknown, number | undefined]>([
+    ['the last second a Date holds (number)', MAX, MAX * 1000],
+    ['the last second a Date holds (digits)', String(MAX), MAX * 1000],
+    ['one second later (number)', MAX + 1, undefined],
+    ['one second later (digits)', String(MAX + 1), undefined],
+    ['microseconds, as `date +%s%6N` prints', '1795924800000000', undefined],
+    ['digits beyond a double', '9'.repeat(400), undefined],
+    ['bigint beyond a Date', BigInt(MAX) + 1n, undefined],
+  ])('%s', (_name, value, ms) => {
+    expect(toEpochMs(value)).toBe(ms);
+  });
+
+  it.each([
+    ['one second past the last', '8640000000001'],
+    ['microseconds', '1795924800000000'],
+    ['400 nines', '9'.repeat(400)],
+  ])('measureDr with recovery_point of %s: RPO not measured, missed, with the reason', (_name, value) => {
+    const dr = measureDr(targets(), drill(value), 'passed');
+    expect(dr.rpoMs).toBeUndefined();
+    expect(dr.met).toBe(false);
+    expect(dr.missing).toBe(`recovery_point of restore is not a timestamp: ${JSON.stringify(value)}`);
+  });
+});
+
 describe('drTargets and measuring', () => {
   const step = (qid: string, more: object = {}) => ({ qid, id: qid, kind: 'command', disaster: false, ...more });
   const plan = (objectives?: Plan['objectives']) =>

@@ -123,3 +123,12 @@ describe('acquireLock', () => {
     expect(() => acquireLock('/proc/maint-nope', 'rb', 'r')).toThrow(/cannot create \/proc\/maint-nope\/locks: .*nothing was run/);
   });
 });
+
+describe('readEvents: a line that is not an event object is skipped, like a cut one', () => {
+  it.each(['null', '5', '[]', '"x"', '{"qid":"a"}', '{"type":7}', '{"type":"run:end"'])('%s', (line) => {
+    const dir = tmp();
+    const ok = { type: 'step:start', time: 1, qid: 'a' };
+    writeFileSync(join(dir, 'events.ndjson'), `${JSON.stringify(ok)}\n${line}\n${JSON.stringify(ok)}\n`);
+    expect(readEvents(dir)).toEqual([ok, ok]);
+  });
+});
