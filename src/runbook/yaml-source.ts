@@ -46,7 +46,7 @@ export function parseYamlSource(file: string, text: string): YamlSource {
   // and 0b11 into 3 without a tag in sight.
   const doc = parseDocument(body, { lineCounter, prettyErrors: false, uniqueKeys: true, schema: 'core' });
   const errors: Diagnostic[] = doc.errors.map((e) => diag(e.pos[0], yamlMessage(e.message)));
-  if (errors.length === 0) errors.push(...structureErrors(doc).map((e) => diag(e.offset, e.message)));
+  if (errors.length === 0) errors.push(...structureErrors(doc, body).map((e) => diag(e.offset, e.message)));
   let data: unknown;
   if (errors.length === 0) {
     try {
@@ -95,12 +95,24 @@ const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].
 const shownTag = (tag: string): string => (tag.startsWith('tag:yaml.org,2002:') ? `!!${tag.slice('tag:yaml.org,2002:'.length)}` : tag);
 
 /**
+ * Where the tag before a node's value starts: the node's range begins at the value, the tag is
+ * the last `!…` word before it. The value's offset when something else lies between (a comment).
+ */
+function tagOffset(body: string, valueOffset: number): number {
+  let start = body.lastIndexOf('!', valueOffset - 1);
+  if (start < 0) return valueOffset;
+  while (start > 0 && !/[\s[{,]/.test(body[start - 1]!)) start--;
+  // Only a tag, maybe an anchor, and space between: anything else (a comment) and the value it is.
+  return /^!\S*(\s+&\S+)?\s*$/.test(body.slice(start, valueOffset)) ? start : valueOffset;
+}
+
+/**
  * Problems the `yaml` parser accepts but turning the document into data would throw on, or would
  * turn into something that is not plain data: an alias whose anchor is not set before it, nesting
  * past MAX_DEPTH, and a tag outside the core schema. Found without recursion, so a deep document
  * cannot exhaust the stack here.
  */
-function structureErrors(doc: Document): { offset: number; message: string }[] {
+function structureErrors(doc: Document, body: string): { offset: number; message: string }[] {
   const out: { offset: number; message: string }[] = [];
   const anchors = new Set<string>();
   let tooDeep = false;
@@ -122,7 +134,7 @@ function structureErrors(doc: Document): { offset: number; message: string }[] {
       continue;
     }
     if ((isScalar(n) || isMap(n) || isSeq(n)) && n.tag !== undefined && !CORE_TAGS.has(n.tag)) {
-      out.push({ offset, message: `the tag ${shownTag(n.tag)} is not supported: write a plain string, number, true/false, null, list or mapping` });
+      out.push({ offset: tagOffset(body, offset), message: `the tag ${shownTag(n.tag)} is not supported: write a plain string, number, true/false, null, list or mapping` });
       continue;
     }
     const children: unknown[] = [];

@@ -20,12 +20,18 @@ describe('YAML tags outside the core schema', () => {
     const source = parseYamlSource('f.yaml', `x: 1\n${text}\n`);
     expect(source.data).toBeUndefined();
     expect(source.errors).toHaveLength(1);
-    expect(source.errors[0]).toMatchObject({ file: 'f.yaml', line: 2 });
+    // At the tag itself.
+    expect(source.errors[0]).toMatchObject({ file: 'f.yaml', line: 2, col: text.indexOf('!') + 1 });
     expect(source.errors[0]!.message).toContain(`tag ${tag} is not supported`);
   });
 
-  it('reports every tagged value at once', () => {
-    expect(errorsOf('a: !!set {a}\nb: [!!timestamp 2026-01-01]\n')).toHaveLength(2);
+  it('reports every tagged value at once, each at its tag', () => {
+    expect(errorsOf('a: !!set {a}\nb: [1, !!timestamp 2026-01-01]\nc: &x !!binary aGk=\nd: !!omap # a comment!\n  - a: 1\n')).toEqual([
+      '1:4: YAML: the tag !!set is not supported: write a plain string, number, true/false, null, list or mapping',
+      '2:8: YAML: the tag !!timestamp is not supported: write a plain string, number, true/false, null, list or mapping',
+      '3:7: YAML: the tag !!binary is not supported: write a plain string, number, true/false, null, list or mapping',
+      '5:3: YAML: the tag !!omap is not supported: write a plain string, number, true/false, null, list or mapping',
+    ]);
   });
 
   it.each([
