@@ -2,7 +2,7 @@
  * The shared front half of `run` and `plan`: config, find the runbook, load and check it with
  * its includes, read vars, plan. Every problem becomes one InvalidInput (exit 2) before anything runs.
  */
-import { readFileSync } from 'node:fs';
+import { readPlainFile } from '../runbook/plain-file.js';
 import { loadConfig, type Config, type ConfigFlags } from '../config/config.js';
 import { unsafeFiles } from '../config/permissions.js';
 import { secretsFromEnv } from '../exec/secret-env.js';
@@ -79,12 +79,10 @@ export function parseVarFlags(pairs: string[]): Record<string, string> {
  * unknown one can be pointed at. One that cannot be read or parsed is exit 2 with the reason.
  */
 export function readVarsFile(path: string): Pick<VarSources, 'file' | 'fileOrigin'> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new UsageError(`--vars-file ${path}: ${(err as Error).message}`);
-  }
+  // A plain file of at most 1 MiB: /dev/zero exhausted memory, a FIFO or /dev/urandom hung.
+  const read = readPlainFile(path);
+  if (read.problem !== undefined) throw new UsageError(`--vars-file ${path}: ${read.problem}`);
+  const text = read.bytes.toString('utf8');
   let source: ReturnType<typeof parseYamlSource>;
   try {
     source = parseYamlSource(path, text);

@@ -6,11 +6,12 @@ import { basename, dirname, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import * as z from 'zod/mini';
 import '../zod-setup.js'; // before any schema is built
-import { formatPath } from '../runbook/diagnostics.js';
+import { formatPath, type Diagnostic } from '../runbook/diagnostics.js';
 import { meant } from '../runbook/did-you-mean.js';
 import { parseYamlSource, type YamlSource } from '../runbook/yaml-source.js';
 import { InvalidInput, UsageError } from '../cli/errors.js';
 import { kernelFsProblem } from './kernel-fs.js';
+import { configFileProblem, searchedConfigProblems } from './config-files.js';
 import { importModule } from '../import-module.js';
 import { NotifyTargetSchema, type NotifyTarget } from '../notify/webhook.js';
 import type { CosmiconfigResult } from 'cosmiconfig';
@@ -76,10 +77,21 @@ export interface ConfigFlags {
 /** A JavaScript config file: its default export (module.exports for CommonJS). */
 async function loadJs(filepath: string): Promise<unknown> {
   try {
-    return ((await importModule(pathToFileURL(filepath).href)) as { default?: unknown }).default;
+    const data = ((await importModule(pathToFileURL(filepath).href)) as { default?: unknown }).default;
+    refuseImport(data, (message) => ({ file: filepath, line: 1, col: 1, path: '$import', message }));
+    return data;
   } catch (err) {
+    if (err instanceof InvalidInput) throw err;
     throw new InvalidInput([{ file: filepath, line: 1, col: 1, path: '', message: `the config file does not load: ${(err as Error).message}` }]);
   }
+}
+
+/**
+ * cosmiconfig reads the files a `$import` names itself, unchecked (a FIFO there hangs): maint has
+ * no such setting, so it is refused before cosmiconfig sees it, as any unknown setting is.
+ */
+function refuseImport(data: unknown, at: (message: string) => Diagnostic): void {
+  if (data !== null && typeof data === 'object' && Object.hasOwn(data, '$import')) throw new InvalidInput([at('unknown setting "$import"')]);
 }
 
 /** A config file cosmiconfig could not read itself (package.json, which it also reads for its own settings). */
@@ -100,6 +112,10 @@ function yamlLoader(sources: Map<string, YamlSource>) {
   return (filepath: string, content: string): unknown => {
     const source = parseYamlSource(filepath, content);
     if (source.errors.length > 0) throw new InvalidInput(source.errors);
+    // In package.json the settings are under "maint".
+    const inPackage = basename(filepath) === 'package.json';
+    const settings = inPackage ? (source.data as Record<string, unknown> | null)?.maint : source.data;
+    refuseImport(settings, (message) => source.at([...(inPackage ? ['maint'] : []), '$import'], message, { key: true }));
     sources.set(filepath, source);
     return source.data;
   };
@@ -121,6 +137,14 @@ export async function loadConfig(flags: ConfigFlags, env: NodeJS.ProcessEnv = pr
   const { cosmiconfig } = (await import('cosmiconfig')).default;
   const sources = new Map<string, YamlSource>();
   const loadYaml = yamlLoader(sources);
+  // Checked before cosmiconfig reads anything: it reads a FIFO or a device whole, or forever.
+  if (flags.config) {
+    const problem = configFileProblem(resolve(cwd, flags.config), true);
+    if (problem) throw new UsageError(`--config ${flags.config}: ${problem}`);
+  } else {
+    const problems = searchedConfigProblems(resolve(cwd), SEARCH_PLACES, process.cwd());
+    if (problems.length > 0) throw new UsageError(`config file ${problems.join('; ')}`);
+  }
   let found: CosmiconfigResult;
   try {
     const explorer = cosmiconfig('maint', {

@@ -72,7 +72,8 @@ export function coerce(value: unknown, like: unknown): { value: unknown; error?:
   if (typeof value !== 'string') return { value };
   const text = value.trim();
   if (typeof like === 'number') {
-    return text !== '' && !Number.isNaN(Number(text)) ? { value: Number(text) } : { value, error: `a number like the default (${like})` };
+    // Finite only: 1e999 is Infinity, which a plan shows as null and a command gets as "Infinity".
+    return text !== '' && Number.isFinite(Number(text)) ? { value: Number(text) } : { value, error: `a number like the default (${like})` };
   }
   if (typeof like === 'boolean') {
     return /^(true|false)$/i.test(text) ? { value: text.toLowerCase() === 'true' } : { value, error: 'true or false' };

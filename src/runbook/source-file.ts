@@ -3,7 +3,8 @@
  * past the size cap (YAML parsing takes ~35 times the file's size in memory), bytes that are not
  * UTF-8, a folder or something that cannot be read.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { notPlainFile } from './plain-file.js';
 import type { Diagnostic } from './diagnostics.js';
 
 /**
@@ -19,11 +20,14 @@ export function readRunbookText(file: string, shown: string): SourceText {
   const problem = (message: string, line = 1, col = 1): SourceText => ({ diagnostic: { file: shown, line, col, path: '', message } });
   let fd: number | undefined;
   try {
-    fd = openSync(file, 'r');
+    // O_NONBLOCK: opening a FIFO would otherwise wait for a writer forever, before any check.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     const st = fstatSync(fd);
     if (st.isDirectory()) return problem('is a folder, not a runbook file');
+    const kind = notPlainFile(st);
+    if (kind) return problem(`${kind}; a runbook is a plain file`);
     if (st.size > MAX_RUNBOOK_BYTES) return problem(tooLarge(st.size));
-    // In chunks, stopping past the cap: a FIFO or a device reports no size, a file may grow.
+    // In chunks, stopping past the cap: a file may grow while it is read.
     const chunks: Buffer[] = [];
     let length = 0;
     for (;;) {

@@ -42,9 +42,11 @@ export function parseYamlSource(file: string, text: string): YamlSource {
   const diag = (offset: number, message: string): Diagnostic => ({ file, ...pos(offset), path: '', message: `YAML: ${message}` });
   // A BOM is no character of the document: without it, columns on the first line stay right.
   const body = text.startsWith('\ufeff') ? text.slice(1) : text;
-  const doc = parseDocument(body, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  // The core schema always: a `%YAML 1.1` directive would otherwise turn 2026-01-01 into a Date
+  // and 0b11 into 3 without a tag in sight.
+  const doc = parseDocument(body, { lineCounter, prettyErrors: false, uniqueKeys: true, schema: 'core' });
   const errors: Diagnostic[] = doc.errors.map((e) => diag(e.pos[0], yamlMessage(e.message)));
-  if (errors.length === 0) errors.push(...structureErrors(doc).map((e) => diag(e.offset, e.message)));
+  if (errors.length === 0) errors.push(...structureErrors(doc, body).map((e) => diag(e.offset, e.message)));
   let data: unknown;
   if (errors.length === 0) {
     try {
@@ -82,11 +84,35 @@ function yamlMessage(message: string): string {
 }
 
 /**
- * Problems the `yaml` parser accepts but turning the document into data would throw on: an alias
- * whose anchor is not set before it, and nesting past MAX_DEPTH. Found without recursion, so a
- * deep document cannot exhaust the stack here.
+ * The tags of the YAML core schema's plain types. Any other (`!!set`, `!!timestamp`, `!!binary`,
+ * `!!omap`, `!!pairs`, a local `!tag`) would become a Set, Date, Buffer or Map, or a string with the
+ * tag dropped: none of them is a value a template or an expect can use, and a Set rendered into a
+ * command came out as '' (`rm -rf /srv/data/''`).
  */
-function structureErrors(doc: Document): { offset: number; message: string }[] {
+const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`));
+
+/** How a tag is written in a document: `!!set` for the YAML ones, as it is for a local tag. */
+const shownTag = (tag: string): string => (tag.startsWith('tag:yaml.org,2002:') ? `!!${tag.slice('tag:yaml.org,2002:'.length)}` : tag);
+
+/**
+ * Where the tag before a node's value starts: the node's range begins at the value, the tag is
+ * the last `!…` word before it. The value's offset when something else lies between (a comment).
+ */
+function tagOffset(body: string, valueOffset: number): number {
+  let start = body.lastIndexOf('!', valueOffset - 1);
+  if (start < 0) return valueOffset;
+  while (start > 0 && !/[\s[{,]/.test(body[start - 1]!)) start--;
+  // Only a tag, maybe an anchor, and space between: anything else (a comment) and the value it is.
+  return /^!\S*(\s+&\S+)?\s*$/.test(body.slice(start, valueOffset)) ? start : valueOffset;
+}
+
+/**
+ * Problems the `yaml` parser accepts but turning the document into data would throw on, or would
+ * turn into something that is not plain data: an alias whose anchor is not set before it, nesting
+ * past MAX_DEPTH, and a tag outside the core schema. Found without recursion, so a deep document
+ * cannot exhaust the stack here.
+ */
+function structureErrors(doc: Document, body: string): { offset: number; message: string }[] {
   const out: { offset: number; message: string }[] = [];
   const anchors = new Set<string>();
   let tooDeep = false;
@@ -105,6 +131,10 @@ function structureErrors(doc: Document): { offset: number; message: string }[] {
     const offset = n.range?.[0] ?? 0;
     if (isAlias(n)) {
       if (!anchors.has(n.source)) out.push({ offset, message: `alias *${n.source} has no anchor &${n.source} before it` });
+      continue;
+    }
+    if ((isScalar(n) || isMap(n) || isSeq(n)) && n.tag !== undefined && !CORE_TAGS.has(n.tag)) {
+      out.push({ offset: tagOffset(body, offset), message: `the tag ${shownTag(n.tag)} is not supported: write a plain string, number, true/false, null, list or mapping` });
       continue;
     }
     const children: unknown[] = [];

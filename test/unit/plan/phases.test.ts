@@ -60,6 +60,12 @@ describe('phase one: every scope is checked before the plan is built, every prob
       ['r.yaml:2:3: vars.pct: --var pct: var "pct" must be a number like the default (85), not "abc"'],
     ],
     [
+      'a --var past the float range into a numeric var (was: n=null in the plan, "Infinity" in the command)',
+      { 'r.yaml': 'vars:\n  n: 1\nsteps:\n  - { name: a, run: "echo {{ vars.n }}" }\n' },
+      { explicit: { n: '1e999' } },
+      ['r.yaml:2:3: vars.n: --var n: var "n" must be a number like the default (1), not "1e999"'],
+    ],
+    [
       "an include's vars reading an unset environment variable (was: crash)",
       { 'r.yaml': 'steps:\n  - { name: inc, runbook: piece, vars: { target: "{{ env.NOPE }}" } }\n', [PIECE]: piece('  target: x\n') },
       {},
