@@ -69,7 +69,8 @@ export function parseVarFlags(pairs: string[]): Record<string, string> {
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new UsageError(`--var ${pair}: expected name=value`);
-    out[pair.slice(0, eq)] = pair.slice(eq + 1);
+    // An own property even for `__proto__` (assignment would set the prototype and drop the flag).
+    Object.defineProperty(out, pair.slice(0, eq), { value: pair.slice(eq + 1), enumerable: true, writable: true, configurable: true });
   }
   return out;
 }

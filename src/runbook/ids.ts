@@ -7,5 +7,6 @@ export function slugify(name: string): string {
     .replace(/^_+|_+$/g, '')
     .slice(0, 64)
     .replace(/_+$/, '');
-  return slug || 'step';
+  // A name such as `constructor` would collide with what every object has (schema.ts isBuiltinName).
+  return !slug ? 'step' : slug in Object.prototype ? `${slug}_step` : slug;
 }

@@ -113,6 +113,17 @@ const rollback = z.union([
 export const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const STEP_ID = /^[a-z0-9][a-z0-9_-]*$/;
 
+/**
+ * Names every JavaScript object already has (`constructor`, `__proto__`, `toString`, …): as a var,
+ * step or output name they are read as the object's own machinery, not the runbook's value (a var
+ * `constructor` broke the expression engine; `__proto__` vanished from the plan).
+ */
+export function isBuiltinName(name: string): boolean {
+  return name in Object.prototype;
+}
+const notBuiltin = (what: string) =>
+  z.refine((s: unknown) => typeof s !== 'string' || !isBuiltinName(s), { message: `not allowed as ${what}: every object has this name already (constructor, __proto__, toString, …); choose another` });
+
 /** One var's declaration. */
 export const VarDeclSchema = z.union([
   scalar,
@@ -131,7 +142,7 @@ export const VarDeclSchema = z.union([
 /** A step's fields but `parallel`, each on its own (salvage.ts checks them one by one). */
 export const stepFields = {
   name: z.string().check(z.minLength(1)),
-  id: z.optional(z.string().check(z.regex(STEP_ID, 'ids are lowercase letters, digits, `_` and `-`, starting with a letter or digit'))),
+  id: z.optional(z.string().check(z.regex(STEP_ID, 'ids are lowercase letters, digits, `_` and `-`, starting with a letter or digit'), notBuiltin('a step id'))),
   run: z.optional(command),
   manual: z.optional(templateValue),
   runbook: z.optional(z.string().check(z.minLength(1))),
@@ -140,7 +151,7 @@ export const stepFields = {
   when: z.optional(z.string()),
   expect: z.optional(expressions),
   warn: z.optional(expressions),
-  outputs: z.optional(z.record(z.string().check(z.regex(VAR_NAME, 'output names are identifiers')), z.string())),
+  outputs: z.optional(z.record(z.string().check(z.regex(VAR_NAME, 'output names are identifiers'), notBuiltin('an output name')), z.string())),
   retry: z.optional(retry),
   timeout: z.optional(timeout),
   env: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
@@ -236,7 +247,7 @@ export const RunbookSchema = z
     requires: z
       .optional(z.array(z.string().check(z.minLength(1))))
       .register(z.globalRegistry, { description: 'Commands that must be on PATH, checked before step 1' }),
-    vars: z.optional(z.record(z.string().check(z.regex(VAR_NAME, 'var names are identifiers (letters, digits, _)')), VarDeclSchema)),
+    vars: z.optional(z.record(z.string().check(z.regex(VAR_NAME, 'var names are identifiers (letters, digits, _)'), notBuiltin('a var name')), VarDeclSchema)),
     env: z.optional(z.record(z.string(), z.union([z.string(), z.number(), z.boolean()]))),
     defaults: z.optional(
       z.strictObject({

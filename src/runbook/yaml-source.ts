@@ -150,6 +150,10 @@ function structureErrors(doc: Document, body: string): { offset: number; message
           if (isMap(pair.key) || isSeq(pair.key)) {
             out.push({ offset: (pair.key as Node).range?.[0] ?? offset, message: 'a key must be a plain value, not a list or a mapping' });
           }
+          // As a JS object key, `__proto__` sets the object's prototype: the entry would vanish.
+          if (isScalar(pair.key) && pair.key.value === '__proto__') {
+            out.push({ offset: pair.key.range?.[0] ?? offset, message: 'the key __proto__ is not allowed: every object has it already; choose another' });
+          }
           children.push(pair.key, pair.value);
         }
       } else for (const item of n.items) children.push(item);
