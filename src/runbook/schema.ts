@@ -45,6 +45,18 @@ const cron = z
       },
       { message: 'not a 5-field cron expression (minute hour day-of-month month day-of-week; `#n` and `L` allowed)' },
     ),
+    // `0 0 31 2 *` parses but names a day that never comes: a window that never opens refuses
+    // every run, a schedule that never fires runs nothing.
+    z.refine(
+      (s) => {
+        try {
+          return new Cron(s, { paused: true }).nextRun() !== null;
+        } catch {
+          return true; // reported by the check above
+        }
+      },
+      { message: 'never fires: no date matches this cron expression (e.g. 31 February)' },
+    ),
   )
   .register(z.globalRegistry, { description: 'Cron, 5 fields; `#n` (nth weekday) and `L` (last) allowed' });
 
