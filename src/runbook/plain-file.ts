@@ -41,21 +41,30 @@ export function readPlainFile(file: string, max = MAX_INPUT_BYTES): PlainFileByt
     const kind = notPlainFile(st);
     if (kind) return { problem: kind };
     if (st.size > max) return { problem: tooLargeFile(st.size, false, max) };
-    const chunks: Buffer[] = [];
-    let length = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(Math.max(st.size + 1, 4096), 64 * 1024));
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
-      length += n;
-      if (length > max) return { problem: tooLargeFile(length, true, max) };
-    }
-    return { bytes: Buffer.concat(chunks, length) };
+    const read = readCapped(fd, st.size, max);
+    return read.bytes ? { bytes: read.bytes } : { problem: tooLargeFile(read.past, true, max) };
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return { problem: `${e.code ?? ''}${e.code ? ' ' : ''}${(e.message ?? String(err)).replace(/^[A-Z]+: /, '')}` };
   } finally {
     if (fd !== undefined) closeSync(fd);
   }
+}
+
+/**
+ * The rest of an open file, in chunks, stopping once past `max` (a file may grow while it is
+ * read): the bytes, or how many were read when the cap was passed.
+ */
+export function readCapped(fd: number, size: number, max: number): { bytes: Buffer; past?: undefined } | { bytes?: undefined; past: number } {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for (;;) {
+    const chunk = Buffer.allocUnsafe(Math.min(Math.max(size + 1, 4096), 64 * 1024));
+    const n = readSync(fd, chunk, 0, chunk.length, null);
+    if (n === 0) break;
+    chunks.push(chunk.subarray(0, n));
+    length += n;
+    if (length > max) return { past: length };
+  }
+  return { bytes: Buffer.concat(chunks, length) };
 }

@@ -3,8 +3,8 @@
  * past the size cap (YAML parsing takes ~35 times the file's size in memory), bytes that are not
  * UTF-8, a folder or something that cannot be read.
  */
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
-import { notPlainFile } from './plain-file.js';
+import { closeSync, constants, fstatSync, openSync } from 'node:fs';
+import { notPlainFile, readCapped } from './plain-file.js';
 import type { Diagnostic } from './diagnostics.js';
 
 /**
@@ -27,18 +27,8 @@ export function readRunbookText(file: string, shown: string): SourceText {
     const kind = notPlainFile(st);
     if (kind) return problem(`${kind}; a runbook is a plain file`);
     if (st.size > MAX_RUNBOOK_BYTES) return problem(tooLarge(st.size));
-    // In chunks, stopping past the cap: a file may grow while it is read.
-    const chunks: Buffer[] = [];
-    let length = 0;
-    for (;;) {
-      const chunk = Buffer.allocUnsafe(Math.min(Math.max(st.size + 1, 4096), 64 * 1024));
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) break;
-      chunks.push(chunk.subarray(0, n));
-      length += n;
-      if (length > MAX_RUNBOOK_BYTES) return problem(tooLarge(length, true));
-    }
-    return decodeRunbook(Buffer.concat(chunks, length), shown);
+    const read = readCapped(fd, st.size, MAX_RUNBOOK_BYTES);
+    return read.bytes ? decodeRunbook(read.bytes, shown) : problem(tooLarge(read.past, true));
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
     return problem(`cannot read: ${e.code ?? ''}${e.code ? ' ' : ''}${(e.message ?? String(err)).replace(/^[A-Z]+: /, '')}`);
