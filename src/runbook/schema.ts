@@ -82,12 +82,17 @@ const expressions = z.union([z.string(), z.array(z.string())]).register(z.global
 const scalar = z.union([z.string(), z.number(), z.boolean(), z.null()]);
 const templateValue = z.string().register(z.globalRegistry, { description: 'Text; `{{ expr }}` inserts a value' });
 
+/** An argv or a shell: its first word is the program to start, and no program has an empty name. */
+const programFirst = z.refine((argv: unknown) => !Array.isArray(argv) || (typeof argv[0] === 'string' && argv[0].trim() !== ''), {
+  message: 'the first word is the program to run: it cannot be empty',
+});
+
 const command = z.union([
   z
     .string()
     .check(z.minLength(1))
     .register(z.globalRegistry, { description: 'Run through `bash -c` (or defaults.shell); each `{{ }}` value is one quoted shell word' }),
-  z.array(z.string()).check(z.minLength(1)).register(z.globalRegistry, { description: 'Run this program directly (argv), no shell' }),
+  z.array(z.string()).check(z.minLength(1), programFirst).register(z.globalRegistry, { description: 'Run this program directly (argv), no shell' }),
 ]);
 
 const retry = z.strictObject({
@@ -153,7 +158,8 @@ export const VarDeclSchema = z.union([
 
 /** A step's fields but `parallel`, each on its own (salvage.ts checks them one by one). */
 export const stepFields = {
-  name: z.string().check(z.minLength(1)),
+  // Shown on terminals and written to the log, the journal and reports line by line.
+  name: z.string().check(z.minLength(1), z.refine((s: unknown) => typeof s !== 'string' || !/[\0\r\n]/.test(s), { message: 'a step name is one line of text: no NUL byte or line break' })),
   id: z.optional(z.string().check(z.regex(STEP_ID, 'ids are lowercase letters, digits, `_` and `-`, starting with a letter or digit'), notBuiltin('a step id'))),
   run: z.optional(command),
   manual: z.optional(templateValue),
@@ -266,7 +272,7 @@ export const RunbookSchema = z
         timeout: z.optional(timeout),
         retry: z.optional(retry),
         shell: z
-          .optional(z.array(z.string()).check(z.minLength(1)))
+          .optional(z.array(z.string()).check(z.minLength(1), programFirst))
           .register(z.globalRegistry, { description: 'Shell for string `run`, e.g. [bash, -c]' }),
         kill_grace: z
           .optional(timerDuration('kill_grace', 0))
