@@ -12,9 +12,10 @@
  * No sample carries a timestamp: the textfile collector rejects them.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
+import { assertReplaceable } from '../fs/replaceable.js';
 import type { RunRecord } from '../record/types.js';
 import { failedSteps } from './webhook.js';
 
@@ -61,7 +62,7 @@ export async function writeMetrics(file: string, run: RunRecord, opts: MetricsOp
   try {
     const release = await lock(`${file}.lock`);
     try {
-      await assertPlainOrMissing(file);
+      await assertReplaceable(file);
       let previous: string | undefined;
       try {
         previous = await readFile(file, 'utf8');
@@ -150,18 +151,6 @@ function cmp(a: string, b: string): number {
 
 // ---------------------------------------------------------------------------------------------
 // Writing
-
-/**
- * Only a plain file is read and replaced: as root, a rename over `/dev/full` or a symlink would
- * swap a device node or another file for the metrics, and reading a device or a FIFO may never end.
- */
-async function assertPlainOrMissing(file: string): Promise<void> {
-  const now = await lstat(file).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return undefined;
-    throw err;
-  });
-  if (now && !now.isFile()) throw new Error(`${file} is not a plain file; the metrics are written only to one`);
-}
 
 /** Writes `file` whole or not at all: a temporary file in the same folder, fsync, rename. */
 async function writeAtomic(file: string, text: string): Promise<void> {

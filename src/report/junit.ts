@@ -28,8 +28,9 @@
  * CDATA sections.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, rename, rm, writeFile } from 'node:fs/promises';
+import { rename, rm, writeFile } from 'node:fs/promises';
 import { ensureDir } from '../fs/ensure-dir.js';
+import { assertReplaceable } from '../fs/replaceable.js';
 import { basename, dirname, join, resolve } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import type { RunEvent, RunStatus, StepStatus } from '../exec/events.js';
@@ -298,20 +299,13 @@ function resultLine(end: Extract<RunEvent, { type: 'run:end' }> | undefined, cas
   return `${phrase[end.status]} in ${formatDuration(end.durationMs)} (exit ${end.exitCode})`;
 }
 
-/**
- * A temporary file beside the report, renamed over it. Only a plain file is replaced: as root, a
- * rename over `/dev/full` or a symlink would swap a device node or another file for the report.
- */
+/** A temporary file beside the report, renamed over it (only a plain file: fs/replaceable.ts). */
 async function writeAtomically(file: string, text: string): Promise<void> {
   const target = resolve(file);
   const dir = dirname(target);
   const tmp = join(dir, `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   try {
-    const now = await lstat(target).catch((err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') return undefined;
-      throw err;
-    });
-    if (now && !now.isFile()) throw Object.assign(new Error('not a plain file; the report replaces only one'), { code: 'EFTYPE' });
+    await assertReplaceable(target);
     ensureDir(dir);
     await writeFile(tmp, text, { mode: 0o644, flag: 'wx' });
     await rename(tmp, target);
